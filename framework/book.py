@@ -1,0 +1,86 @@
+"""Helpers every chapter uses: a reproducible setup and showing the package's code.
+
+Every notebook starts with ``setup()`` so that two runs print the same text,
+and shows the code it explains with ``show_source(...)``, straight from the
+package, so the book and the package can never disagree.
+"""
+
+import inspect
+import os
+import random
+import textwrap
+
+import numpy as np
+
+DEFAULT_SEED = 0
+
+
+def setup(seed=DEFAULT_SEED, precision=4):
+    """Make a notebook deterministic: seeds, print options and figure format.
+
+    - seeds Python's ``random`` and NumPy's legacy global generator;
+    - prints arrays with ``precision`` digits and suppresses scientific
+      notation for small numbers, so printed values are short and stable;
+    - draws matplotlib figures as PNG (text and SVG outputs are compared
+      byte for byte by the notebook validator; PNG images are not) with a
+      fixed size and resolution.
+
+    Returns a ``numpy.random.Generator`` seeded with ``seed``, for code that
+    wants its own generator rather than the global one.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    np.set_printoptions(precision=precision, suppress=True, linewidth=88)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    _setup_matplotlib()
+    return np.random.default_rng(seed)
+
+
+def _setup_matplotlib():
+    """Use PNG figures with fixed metadata when running inside IPython."""
+    import matplotlib
+
+    matplotlib.rcParams.update(
+        {
+            "figure.figsize": (6.0, 4.0),
+            "figure.dpi": 80,
+            "savefig.dpi": 80,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "svg.hashsalt": "framework",
+        }
+    )
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    shell.run_line_magic("matplotlib", "inline")
+    set_matplotlib_formats("png")
+
+
+def source_of(obj):
+    """The source code of a function, class or method, dedented."""
+    return textwrap.dedent(inspect.getsource(obj))
+
+
+def show_source(*objects):
+    """Display the package's own source of each object as a highlighted block.
+
+    Outside IPython the source is printed instead.
+    """
+    code = "\n\n".join(source_of(obj).rstrip() for obj in objects)
+    try:
+        from IPython.display import Markdown, display
+        from IPython import get_ipython
+    except ImportError:
+        print(code)
+        return
+    if get_ipython() is None:
+        print(code)
+        return
+    display(Markdown(f"```python\n{code}\n```"))
