@@ -5,15 +5,14 @@ broadcast like NumPy, so their backward sums each gradient back to the shape
 of its input (``sum_to``): an input that was stretched along an axis was used
 once per position along it, and the gradients of all those uses add up.
 
-Backward methods are written mostly with operators, array methods that
-``Tensor`` shares with NumPy arrays (``.T``, ``.reshape``, ``.sum``) and NumPy
-ufuncs that ``Tensor`` accepts (``np.cos(x)``). On the ordinary path they run
-on arrays at NumPy's speed; handed tensors instead, the same lines record a
+Backward methods are written with operators, array methods that ``Tensor``
+shares with NumPy arrays (``.T``, ``.reshape``, ``.sum``) and NumPy functions
+that ``Tensor`` accepts (``np.cos(x)``, ``np.where``, ``np.broadcast_to``; see
+``UFUNCS`` and ``FUNCTIONS`` at the end). On the ordinary path they run on
+arrays at NumPy's speed; handed tensors instead, the same lines record a
 graph of the gradient computation itself, which is how higher-order
 derivatives can reuse them rather than needing a second copy of each.
 """
-
-import builtins
 
 import numpy as np
 
@@ -63,7 +62,9 @@ class Add(Function):
 
     def backward(self, gy):
         a_shape, b_shape = self.saved
-        return _unbroadcast(gy, a_shape), _unbroadcast(gy, b_shape)
+        ga = _unbroadcast(gy, a_shape) if self.needs_input_grad[0] else None
+        gb = _unbroadcast(gy, b_shape) if self.needs_input_grad[1] else None
+        return ga, gb
 
 
 class Sub(Function):
@@ -75,7 +76,9 @@ class Sub(Function):
 
     def backward(self, gy):
         a_shape, b_shape = self.saved
-        return _unbroadcast(gy, a_shape), _unbroadcast(-gy, b_shape)
+        ga = _unbroadcast(gy, a_shape) if self.needs_input_grad[0] else None
+        gb = _unbroadcast(-gy, b_shape) if self.needs_input_grad[1] else None
+        return ga, gb
 
 
 class Mul(Function):
@@ -302,7 +305,7 @@ class Maximum(Function):
 
     def backward(self, gy):
         a, b = self.saved
-        share_a = (a > b) + 0.5 * (a == b)
+        share_a = ((a > b) + 0.5 * (a == b)).astype(gy.dtype)
         ga = _unbroadcast(gy * share_a, a.shape) if self.needs_input_grad[0] else None
         gb = _unbroadcast(gy * (1 - share_a), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
@@ -317,7 +320,7 @@ class Minimum(Function):
 
     def backward(self, gy):
         a, b = self.saved
-        share_a = (a < b) + 0.5 * (a == b)
+        share_a = ((a < b) + 0.5 * (a == b)).astype(gy.dtype)
         ga = _unbroadcast(gy * share_a, a.shape) if self.needs_input_grad[0] else None
         gb = _unbroadcast(gy * (1 - share_a), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
@@ -399,7 +402,9 @@ def minimum(a, b):
 
 
 def clip(x, low, high):
-    """Limit x to [low, high]; either bound may be None."""
+    """Limit x to [low, high]; either bound (not both) may be None."""
+    if low is None and high is None:
+        raise ValueError("clip: give a lower bound, an upper bound or both (not two None)")
     if low is not None and high is not None and low > high:
         raise ValueError(f"clip: the lower bound {low} is above the upper bound {high}")
     return Clip(low, high)(x)
@@ -424,7 +429,8 @@ class MatMul(Function):
             inner_b = b.shape[0 if b.ndim == 1 else -2]
             raise ValueError(
                 f"the last dimension of the first argument ({a.shape[-1]}) must equal the "
-                f"{'first' if b.ndim == 1 else 'second-to-last'} dimension of the second ({inner_b})"
+                f"{'first' if b.ndim == 1 else 'second-to-last'} dimension of the second ({inner_b}); "
+                "check the order of the arguments, or transpose one of them (.T)"
             )
         self.save_for_backward(a, b)
         return a @ b
@@ -442,10 +448,16 @@ class MatMul(Function):
         g2 = g2.reshape(g2.shape + (1,)) if b.ndim == 1 else g2
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = sum_to(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            ga = sum_to(g2 @ _swap_last_axes(b2), a2.shape).reshape(a.shape)
         if self.needs_input_grad[1]:
-            gb = sum_to(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+            gb = sum_to(_swap_last_axes(a2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
+
+
+def _swap_last_axes(x):
+    """Transpose each matrix of a stack: swap the last two axes."""
+    n = x.ndim
+    return x.transpose(tuple(range(n - 2)) + (n - 1, n - 2))
 
 
 def matmul(a, b):
@@ -458,16 +470,21 @@ def matmul(a, b):
 # ---------------------------------------------------------------------------
 
 
-def _normalize_axis(axis, ndim, op_name):
+def _normalize_axis(axis, ndim):
     """axis as a sorted tuple of non-negative axes (all axes for None)."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     result = []
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"{op_name}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        result.append(a % builtins.max(ndim, 1))
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"axis {a} is out of range for a tensor with {ndim} dimensions "
+                f"(axes run from {-ndim} to {ndim - 1})"
+            )
+        result.append(a + ndim if a < 0 else a)
+    if len(set(result)) != len(result):
+        raise ValueError(f"axis {axis} names an axis twice")
     return tuple(sorted(result))
 
 
@@ -483,7 +500,7 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        self.axes = _normalize_axis(self.axis, x.ndim, "sum")
+        self.axes = _normalize_axis(self.axis, x.ndim)
         self.save_for_backward(x.shape)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
@@ -500,7 +517,7 @@ class Mean(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        self.axes = _normalize_axis(self.axis, x.ndim, "mean")
+        self.axes = _normalize_axis(self.axis, x.ndim)
         self.save_for_backward(x.shape)
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
@@ -525,15 +542,15 @@ class _Extreme(Function):
 
     def forward(self, x):
         if x.size == 0:
-            raise ValueError(f"{self.name.lower()}: the tensor is empty")
-        self.axes = _normalize_axis(self.axis, x.ndim, self.name.lower())
+            raise ValueError("the tensor is empty, so it has no extreme value")
+        self.axes = _normalize_axis(self.axis, x.ndim)
         y = self.reduce(x, axis=self.axes, keepdims=True)
         self.save_for_backward(x, y)
         return y if self.keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
 
     def backward(self, gy):
         x, y = self.saved
-        hits = x == y
+        hits = (x == y).astype(gy.dtype)
         share = hits / hits.sum(axis=self.axes, keepdims=True)
         return gy.reshape(y.shape) * share
 
@@ -597,15 +614,21 @@ class Transpose(Function):
         self.axes = axes
 
     def forward(self, x):
-        if self.axes is not None and sorted(a % builtins.max(x.ndim, 1) for a in self.axes) != list(range(x.ndim)):
-            raise ValueError(f"axes {self.axes} are not a permutation of the {x.ndim} axes")
-        return x.transpose(self.axes)
+        if self.axes is None:
+            return x.transpose()
+        axes = [a + x.ndim if a < 0 else a for a in self.axes]
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(
+                f"axes {tuple(self.axes)} are not a permutation of the {x.ndim} axes; "
+                f"name each of 0 to {x.ndim - 1} once"
+            )
+        self.inverse = tuple(int(i) for i in np.argsort(axes))
+        return x.transpose(axes)
 
     def backward(self, gy):
         if self.axes is None:
             return gy.transpose()
-        inverse = tuple(np.argsort([a % gy.ndim for a in self.axes]))
-        return gy.transpose(inverse)
+        return gy.transpose(self.inverse)
 
 
 class BroadcastTo(Function):
@@ -651,12 +674,18 @@ class Concatenate(Function):
         self.axis = axis
 
     def forward(self, *xs):
-        self.save_for_backward([x.shape[self.axis] for x in xs])
-        return np.concatenate(xs, axis=self.axis)
+        y = np.concatenate(xs, axis=self.axis)
+        axis = self.axis % y.ndim
+        self.save_for_backward(axis, [x.shape[axis] for x in xs])
+        return y
 
     def backward(self, gy):
-        (sizes,) = self.saved
-        return tuple(np.split(gy, np.cumsum(sizes)[:-1], axis=self.axis))
+        axis, sizes = self.saved
+        grads, start = [], 0
+        for size in sizes:
+            grads.append(gy[(slice(None),) * axis + (slice(start, start + size),)])
+            start += size
+        return tuple(grads)
 
 
 class Stack(Function):
@@ -666,10 +695,13 @@ class Stack(Function):
         self.axis = axis
 
     def forward(self, *xs):
-        return np.stack(xs, axis=self.axis)
+        y = np.stack(xs, axis=self.axis)
+        self.save_for_backward(self.axis % y.ndim)
+        return y
 
     def backward(self, gy):
-        return tuple(np.moveaxis(gy, self.axis, 0))
+        (axis,) = self.saved
+        return tuple(gy[(slice(None),) * axis + (i,)] for i in range(gy.shape[axis]))
 
 
 class Where(Function):
@@ -684,10 +716,9 @@ class Where(Function):
 
     def backward(self, gy):
         a_shape, b_shape = self.saved
-        return (
-            _unbroadcast(gy * self.condition, a_shape),
-            _unbroadcast(gy * ~self.condition, b_shape),
-        )
+        ga = _unbroadcast(gy * self.condition, a_shape) if self.needs_input_grad[0] else None
+        gb = _unbroadcast(gy * ~self.condition, b_shape) if self.needs_input_grad[1] else None
+        return ga, gb
 
 
 def reshape(x, shape):
@@ -707,9 +738,25 @@ def broadcast_to(x, shape):
 
 def getitem(x, index):
     """x[index]: integers, slices, boolean masks and integer arrays."""
-    if isinstance(index, Tensor):
-        index = index.data
-    return GetItem(index)(x)
+    return GetItem(_plain_index(index))(x)
+
+
+def _plain_index(index):
+    """An index with tensors in it replaced by arrays of integers (or booleans).
+
+    Tensors hold floats by default, so ``tensor([0, 2])`` becomes the
+    integers ``[0, 2]``.
+    """
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if not isinstance(index, Tensor):
+        return index
+    values = index.data
+    if values.dtype.kind == "f":
+        if not np.all(values == np.round(values)):
+            raise IndexError(f"getitem: a tensor used as an index must hold whole numbers, got {values}")
+        values = values.astype(np.intp)
+    return values
 
 
 def concatenate(tensors, axis=0):
@@ -747,4 +794,38 @@ UFUNCS = {
     np.maximum: maximum,
     np.minimum: minimum,
     np.matmul: matmul,
+}
+
+# Ufuncs whose derivative is zero wherever it exists: on tensors they act on
+# the values and return plain arrays (masks, signs), which are constants.
+CONSTANT_UFUNCS = {
+    np.equal,
+    np.not_equal,
+    np.less,
+    np.less_equal,
+    np.greater,
+    np.greater_equal,
+    np.sign,
+    np.isfinite,
+    np.isnan,
+    np.isinf,
+    np.floor,
+    np.ceil,
+}
+
+# Other NumPy functions that act on tensors through ``Tensor.__array_function__``.
+FUNCTIONS = {
+    np.where: where,
+    np.broadcast_to: broadcast_to,
+    np.sum: sum,
+    np.mean: mean,
+    np.max: max,
+    np.amax: max,
+    np.min: min,
+    np.amin: min,
+    np.clip: clip,
+    np.reshape: reshape,
+    np.transpose: transpose,
+    np.concatenate: concatenate,
+    np.stack: stack,
 }

@@ -37,7 +37,7 @@ def no_grad():
 
     Results computed inside have ``requires_grad=False`` and no ``grad_fn``:
     no graph is kept, which saves memory and time during evaluation and in
-    optimizer updates.
+    optimizer updates. Calling ``backward()`` on such a result is an error.
     """
     global _grad_enabled
     previous = _grad_enabled
@@ -59,11 +59,18 @@ class Function:
     A subclass defines ``forward(*arrays)``, which returns the result as a
     NumPy array and may keep what backward needs with
     ``save_for_backward``, and ``backward(grad_output)``, which returns one
-    gradient per input (``None`` for an input that needs none). Both work
-    on NumPy arrays only: the graph is built around them by ``__call__``.
+    gradient per input, each of that input's shape (``None`` for an input
+    that needs none). Both work on NumPy arrays only: the graph is built
+    around them by ``__call__``.
 
     ``self.needs_input_grad[i]`` tells backward whether input ``i`` wants a
     gradient, so an operation can skip work nobody will use.
+
+    Backward methods use only operators, array methods (``.T``,
+    ``.reshape``, ``.sum``) and NumPy functions that tensors accept too
+    (``np.cos``, ``np.where``). They run on arrays, at NumPy's speed; handed
+    tensors instead, the same lines would record a graph of the gradient
+    computation itself, which is what higher derivatives need.
     """
 
     inputs = ()
@@ -77,15 +84,14 @@ class Function:
         return cls(**kwargs)(*args)
 
     def __call__(self, *args):
-        inputs = _as_tensors(args, self.name)
+        inputs = _as_tensors(args, self)
         try:
             data = self.forward(*[t.data for t in inputs])
-        except ValueError as error:
-            shapes = ", ".join(str(t.shape) for t in inputs)
-            raise ValueError(f"{self.name}: cannot apply to inputs of shapes {shapes}: {error}") from None
+        except (ValueError, IndexError) as error:
+            raise _forward_error(self, inputs, error) from None
         out = Tensor._result(data)
         if _grad_enabled:
-            needs = tuple(t.requires_grad for t in inputs)
+            needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
@@ -93,9 +99,9 @@ class Function:
                 out.grad_fn = self
         return out
 
-    def save_for_backward(self, *arrays):
-        """Keep arrays that backward needs (inputs, outputs or masks)."""
-        self.saved = arrays
+    def save_for_backward(self, *values):
+        """Keep what backward needs (inputs, outputs, masks or shapes)."""
+        self.saved = values
 
     def forward(self, *arrays):
         raise NotImplementedError(f"{self.name}.forward is not implemented")
@@ -112,30 +118,47 @@ class Function:
         return f"<{self.name}>"
 
 
-def _as_tensors(args, op_name):
-    """Turn the arguments of an operation into tensors.
+def _as_tensors(args, fn):
+    """The arguments of an operation as tensors (a tuple).
 
-    A Python number takes the dtype of the tensor it meets, so that
-    ``x * 2`` keeps a float32 tensor float32; a NumPy array keeps its dtype.
+    Numbers and NumPy arrays become constant tensors. A Python number takes
+    the floating point dtype of the tensor it meets, as in NumPy, so that
+    ``x * 2`` keeps a float32 ``x`` float32; an array keeps its dtype and
+    NumPy's rules decide the dtype of the result.
     """
-    like = None
     for a in args:
-        if isinstance(a, Tensor):
-            like = a.data.dtype
+        if not isinstance(a, Tensor):
             break
-    tensors = []
-    for a in args:
-        if isinstance(a, Tensor):
-            tensors.append(a)
-        elif isinstance(a, (int, float, np.ndarray, np.generic)) and not isinstance(a, bool):
-            dtype = like if isinstance(a, (int, float)) and like is not None else None
-            tensors.append(Tensor(a, dtype=dtype))
-        else:
-            raise TypeError(
-                f"{op_name}: unsupported operand of type {type(a).__name__}; "
-                "expected a Tensor, a number or a NumPy array"
-            )
-    return tensors
+    else:
+        return args  # the common case: nothing to convert
+    like = next((a.data.dtype for a in args if isinstance(a, Tensor)), None)
+    return tuple(_as_tensor(a, like, fn) for a in args)
+
+
+def _as_tensor(a, like, fn):
+    if isinstance(a, Tensor):
+        return a
+    if isinstance(a, (int, float)) and not isinstance(a, bool):
+        dtype = like if like is not None and like.kind == "f" else None
+        return Tensor._result(np.asarray(a, dtype=dtype))
+    if isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind in "biuf":
+        return Tensor._result(np.asarray(a))
+    raise TypeError(
+        f"{fn.name}: unsupported operand of type {type(a).__name__}; expected a Tensor, "
+        "a number or a NumPy array of numbers (make one with tensor(...))"
+    )
+
+
+def _forward_error(fn, inputs, error):
+    """The error of a forward that failed, naming the operation and the shapes."""
+    shapes = ", ".join(str(t.shape) for t in inputs)
+    message = f"{fn.name}: cannot apply to inputs of shapes {shapes}: {str(error).strip()}"
+    if "broadcast" in message:
+        message += (
+            ". Broadcasting compares shapes from the right: each pair of sizes must be "
+            "equal or one of them 1; reshape an input (e.g. x.reshape(-1, 1)) to line them up"
+        )
+    return (ValueError if isinstance(error, ValueError) else IndexError)(message)
 
 
 # ---------------------------------------------------------------------------
@@ -159,8 +182,12 @@ class Tensor:
     - ``data``: the values, a NumPy array;
     - ``requires_grad``: whether gradients should flow to this tensor;
     - ``grad``: after ``backward()``, the gradient of the output with
-      respect to this tensor (a Tensor of the same shape), else ``None``;
+      respect to this tensor (a Tensor of the same shape and dtype), else
+      ``None``;
     - ``grad_fn``: the Function that produced it, ``None`` for a leaf.
+
+    ``Tensor(array)`` wraps the array without copying it; ``tensor(...)``
+    makes a copy.
     """
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -212,18 +239,38 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __iter__(self):
+        """The rows ``x[0], x[1], ...``, each a tensor in the graph."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor; use .item() for its value")
+        return (self[i] for i in range(len(self.data)))
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor with one element can become a number, got shape {self.shape}")
         return self.data.item()
 
+    def __float__(self):
+        return float(self.item())
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats the value of a one-element tensor."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     def numpy(self):
         """The values as a NumPy array (shared, not copied)."""
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def detach(self):
         """A new leaf tensor sharing the values, cut off from the graph."""
@@ -237,7 +284,7 @@ class Tensor:
         """Switch gradient tracking on or off for a leaf, in place."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: dtype {self.data.dtype} cannot require gradients; use a float dtype")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     def __repr__(self):
@@ -245,7 +292,7 @@ class Tensor:
             self.data, separator=", ", prefix="tensor(", threshold=20, edgeitems=3
         )
         extras = []
-        if self.data.dtype not in (np.float64,):
+        if self.data.dtype != np.float64:
             extras.append(f"dtype={self.data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
@@ -265,15 +312,19 @@ class Tensor:
         """Compute the gradient of this tensor with respect to every leaf.
 
         ``grad`` is the gradient of some final scalar with respect to this
-        tensor; it may be left out when this tensor has one element (then
-        it is 1). Gradients are *added* to each leaf's ``.grad``, as in
-        PyTorch: call ``zero_grad()`` between steps to start afresh.
+        tensor, of this tensor's shape; it may be left out when this tensor
+        has one element (then it is 1).
+
+        Gradients are *added* to each leaf's ``.grad``, as in PyTorch: two
+        calls of ``backward`` (through the same graph or two graphs) leave
+        the sum of both gradients. Call ``zero_grad()`` (or set ``grad`` to
+        ``None``) between training steps to start afresh.
 
         The graph is walked in reverse topological order without recursion,
         so graphs of any depth work. By default the values saved for
         backward are released afterwards, and a second ``backward`` through
-        the same graph raises an error; pass ``retain_graph=True`` to keep
-        them and allow it.
+        any part of the same graph raises a ``RuntimeError``; pass
+        ``retain_graph=True`` to keep them and allow it.
         """
         backward(self, grad, retain_graph=retain_graph)
 
@@ -383,6 +434,12 @@ class Tensor:
     def sqrt(self):
         return ops.sqrt(self)
 
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
     def tanh(self):
         return ops.tanh(self)
 
@@ -391,6 +448,9 @@ class Tensor:
 
     def relu(self):
         return ops.relu(self)
+
+    def abs(self):
+        return ops.abs(self)
 
     def clip(self, low, high):
         return ops.clip(self, low, high)
@@ -404,27 +464,63 @@ class Tensor:
     # -- NumPy interoperability ----------------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """Let NumPy's functions act on tensors: ``np.exp(x)`` is ``exp(x)``.
+        """Let NumPy's ufuncs act on tensors: ``np.exp(x)`` is ``exp(x)``.
 
-        This is also what makes ``np.ones(3) + x`` return a Tensor.
+        This is also what makes ``np.ones(3) + x`` return a Tensor: NumPy
+        hands the addition over to the tensor. Ufuncs whose derivative is
+        zero wherever it exists (comparisons, ``np.sign``) act on the values
+        and return arrays.
         """
-        operation = ops.UFUNCS.get(ufunc)
-        if method != "__call__" or operation is None or kwargs:
-            return NotImplemented
-        return operation(*inputs)
+        if method == "__call__" and not kwargs:
+            operation = ops.UFUNCS.get(ufunc)
+            if operation is not None:
+                return operation(*inputs)
+            if ufunc in ops.CONSTANT_UFUNCS:
+                return ufunc(*[_values(x) for x in inputs])
+        call = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        raise TypeError(
+            f"np.{call} is not an operation on tensors (or not with these arguments); "
+            "use the operations of framework.autograd, or apply it to x.data to get an array"
+        )
+
+    def __array_function__(self, func, types, args, kwargs):
+        """Let NumPy's other functions act on tensors.
+
+        Those that are operations of the framework record them
+        (``np.where(c, x, 0)`` is ``where(c, x, 0)``); any other function
+        (``np.allclose``, ``np.argmax``, ...) sees the values.
+        """
+        operation = ops.FUNCTIONS.get(func)
+        if operation is not None:
+            return operation(*args, **kwargs)
+        return func(*_values_inside(args), **_values_inside(kwargs))
 
 
 def _values(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _values_inside(x):
+    """``x`` with every tensor in it, also inside lists, tuples and dicts, replaced by its array."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_values_inside(item) for item in x)
+    if isinstance(x, dict):
+        return {key: _values_inside(value) for key, value in x.items()}
+    return x
+
+
 def tensor(data, requires_grad=False, dtype=None, name=None):
     """Create a tensor from a number, a (nested) list or an array.
 
-    Floating point by default: integers become float64, while float32
-    arrays stay float32. ``dtype`` overrides the choice.
+    Floating point by default: integers and booleans become float64, while
+    float32 arrays stay float32. ``dtype`` overrides the choice. The values
+    are copied, so changing the tensor never changes ``data``.
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    if isinstance(data, Tensor):
+        data = data.data
+    return Tensor(np.array(data, dtype=dtype), requires_grad=requires_grad, dtype=dtype, name=name)
 
 
 # ---------------------------------------------------------------------------
@@ -460,7 +556,7 @@ def topological_order(output):
 
 
 def _initial_gradient(output, grad):
-    """The gradient that starts backward: 1 for a scalar, else ``grad``."""
+    """The gradient that starts backward: 1 for a single value, else ``grad``."""
     if grad is None:
         if output.data.size != 1:
             raise RuntimeError(
@@ -495,7 +591,9 @@ def backward(output, grad=None, retain_graph=False):
         )
     grads = {output: _initial_gradient(output, grad)}
     for node in reversed(topological_order(output)):
-        g = grads.pop(node)
+        g = grads.pop(node, None)
+        if g is None:  # no gradient reached this tensor
+            continue
         fn = node.grad_fn
         if fn is None:
             _accumulate_leaf(node, g)
@@ -507,27 +605,45 @@ def backward(output, grad=None, retain_graph=False):
                 "if you need to go back twice"
             )
         input_grads = fn.backward(g)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         if not retain_graph:
             fn.saved = ()
             fn._freed = True
+        if len(input_grads) != len(fn.inputs):
+            raise RuntimeError(
+                f"{fn.name}.backward returned {len(input_grads)} gradients for "
+                f"{len(fn.inputs)} inputs; it must return one per input (None for none)"
+            )
         for parent, parent_grad in zip(fn.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
+            if getattr(parent_grad, "shape", None) != parent.data.shape:
+                raise _wrong_shape(fn, parent, parent_grad)
             if parent in grads:
                 grads[parent] = grads[parent] + parent_grad
             else:
                 grads[parent] = parent_grad
 
 
+def _wrong_shape(fn, parent, parent_grad):
+    position = next(i for i, t in enumerate(fn.inputs) if t is parent)
+    return RuntimeError(
+        f"{fn.name}.backward returned a gradient of shape {np.shape(parent_grad)} for input "
+        f"{position}, which has shape {parent.shape}; each gradient must have its input's "
+        "shape (sum_to reduces a broadcast gradient)"
+    )
+
+
 def _accumulate_leaf(leaf, g):
-    """Add ``g`` to ``leaf.grad``.
+    """Add ``g`` to ``leaf.grad``, in the leaf's dtype.
 
     Operations may pass one gradient array to several inputs, so arrays in
     ``.grad`` are made read-only: changing one in place would silently
     change another. Update a gradient by assigning a new one instead.
     """
+    if g.dtype != leaf.data.dtype:
+        g = g.astype(leaf.data.dtype)
     if leaf.grad is None:
         if g.flags.writeable:
             g.flags.writeable = False

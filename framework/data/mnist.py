@@ -146,11 +146,13 @@ def data_directory(data_dir=None):
     holds the four files directly.
     """
     if data_dir is not None:
-        return Path(data_dir).expanduser()
-    if os.environ.get(DATA_DIR_VARIABLE):
-        return Path(os.environ[DATA_DIR_VARIABLE]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache).expanduser() / "framework" / "mnist"
+        directory = Path(data_dir)
+    elif os.environ.get(DATA_DIR_VARIABLE):
+        directory = Path(os.environ[DATA_DIR_VARIABLE])
+    else:
+        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        directory = Path(cache) / "framework" / "mnist"
+    return directory.expanduser().absolute()  # absolute: error messages name it in full
 
 
 def find_mnist_file(name, directory, *, download=True, mirrors=MNIST_MIRRORS,
@@ -352,7 +354,7 @@ def _check_subset(subset, available, split):
 
 def _where_to_point():
     return (f"set the environment variable {DATA_DIR_VARIABLE} to a folder holding the "
-            "MNIST files, or pass data_dir=...")
+            "MNIST files (or pass that folder as load_mnist(..., data_dir=folder))")
 
 
 def _remedy(path):

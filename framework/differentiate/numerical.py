@@ -148,13 +148,12 @@ def jacobian(f, x, h=None, method="central"):
     jac = np.empty(f_x.shape + x.shape)
     for index in np.ndindex(x.shape):
         step = steps[index]
-        f_right = _array_value(f, _moved(x, index, step), operation)
+        f_right = _array_value(f, _moved(x, index, step), operation, f_x.shape)
         if method == "forward":
             column = (f_right - f_x) / step
         else:
-            f_left = _array_value(f, _moved(x, index, -step), operation)
+            f_left = _array_value(f, _moved(x, index, -step), operation, f_x.shape)
             column = (f_right - f_left) / (2 * step)
-        _check_same_shape(column, f_x, operation)
         jac[(Ellipsis,) + index] = column
     return jac
 
@@ -175,15 +174,20 @@ def _check_method(method, operation):
 
 
 def _check_point(x, operation):
-    """A single real number x, as a Python float."""
+    """A single finite real number x, as a Python float."""
     if np.ndim(x) != 0:
         raise ValueError(
             f"{operation} differentiates f: R -> R at one number x, but x has shape "
-            f"{np.shape(x)}; for f: R^n -> R use gradient(f, x), for f: R^n -> R^m use jacobian(f, x)"
+            f"{np.shape(x)}; for f: R^n -> R use gradient(f, x), for f: R^n -> R^m "
+            "use jacobian(f, x)"
         )
-    if not isinstance(x, numbers.Real) and not np.isrealobj(x):
-        raise TypeError(f"{operation}: x must be a real number, got {x!r}")
-    return float(x)
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{operation}: x must be a real number, got {x!r}") from None
+    if not np.isfinite(x):
+        raise ValueError(f"{operation}: x must be finite, got x={x!r}")
+    return x
 
 
 def _as_float_array(x, operation):
@@ -195,9 +199,13 @@ def _as_float_array(x, operation):
 
 
 def _step(h, x, method, operation):
-    """The step(s) to use at x: the default step if h is None, else h checked."""
+    """The step to use at x: a float for a number x, an array of steps for an array x.
+
+    The default step if h is None, else h after checking it.
+    """
     if h is None:
-        return default_step(x, method)
+        steps = default_step(x, method)
+        return steps if isinstance(x, np.ndarray) else float(steps)
     if isinstance(h, bool) or not isinstance(h, numbers.Real):
         raise TypeError(
             f"{operation}: the step h must be a real number, got {h!r} of type "
@@ -212,7 +220,7 @@ def _step(h, x, method, operation):
             f"{problem}; pass a small positive float such as h=1e-6, or h=None for the "
             f"default {method} step {default_step(1.0, method):.2g} * max(1, |x|)"
         )
-    return np.full(np.shape(x), h) if np.ndim(x) else h
+    return np.full(x.shape, h) if isinstance(x, np.ndarray) else h
 
 
 def _moved(x, index, step):
@@ -234,14 +242,12 @@ def _scalar_value(f, x, operation):
     return float(value)
 
 
-def _array_value(f, x, operation):
+def _array_value(f, x, operation, expected_shape=None):
     """f(x) as a new float64 array (a copy, so later steps cannot change it)."""
-    return np.array(f(x), dtype=np.float64, copy=True)
-
-
-def _check_same_shape(column, f_x, operation):
-    if column.shape != f_x.shape:
+    value = np.array(f(x), dtype=np.float64, copy=True)
+    if expected_shape is not None and value.shape != expected_shape:
         raise ValueError(
-            f"{operation}: f returned shape {f_x.shape} at x but a different shape "
-            f"{column.shape} at a nearby point; f must return the same shape everywhere"
+            f"{operation}: f returned shape {expected_shape} at x but shape {value.shape} "
+            "at a nearby point; f must return the same shape everywhere"
         )
+    return value
