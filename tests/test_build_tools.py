@@ -198,5 +198,9 @@ def test_module_table():
 def test_the_test_command_is_strict():
     command = pytest_command([])
     assert "--nbval" in command and "--nbval-current-env" in command and "--nbval-lax" not in command
-    assert command[-2:] == ["tests", "notebooks"]
     assert pytest_command(["-x", "tests/test_notebooks.py"])[-2:] == ["-x", "tests/test_notebooks.py"]
+
+
+def test_pytest_runs_tests_and_notebooks_by_default(pytestconfig):
+    # The test command names no paths, so pytest runs its testpaths.
+    assert pytestconfig.getini("testpaths") == ["tests", "notebooks"]

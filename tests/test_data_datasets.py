@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from framework.data import and_gate, noisy_line, or_gate, spirals, xor
+from framework.data.datasets import and_gate, noisy_line, or_gate, spirals, xor
 
 CORNERS = [[0, 0], [0, 1], [1, 0], [1, 1]]
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from framework.data import DataLoader
+from framework.data.loader import DataLoader
 
 
 def dataset(n=10, features=3):

@@ -94,7 +94,11 @@ FUNCTIONS = [
     (dual.sin, math.sin, math.cos),
     (dual.cos, math.cos, lambda v: -math.sin(v)),
     (dual.sqrt, math.sqrt, lambda v: 0.5 / math.sqrt(v)),
-    (dual.sigmoid, lambda v: 1 / (1 + math.exp(-v)), lambda v: math.exp(-v) / (1 + math.exp(-v)) ** 2),
+    (
+        dual.sigmoid,
+        lambda v: 1 / (1 + math.exp(-v)),
+        lambda v: math.exp(-v) / (1 + math.exp(-v)) ** 2,
+    ),
 ]
 
 

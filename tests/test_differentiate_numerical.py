@@ -60,8 +60,10 @@ def test_default_steps_follow_the_theory():
     assert default_step(1.0, "forward") == math.sqrt(eps)
     assert default_step(1.0, "central") == pytest.approx(eps ** (1 / 3), rel=0.3)
     assert default_step(-1e4, "central") == 1e4 * default_step(1.0, "central")
-    assert default_step(1e-3, "forward") == default_step(1.0, "forward")  # never below the relative step
-    np.testing.assert_array_equal(default_step(np.array([0.5, 4.0]), "forward"), [2.0**-26, 2.0**-24])
+    # never below the relative step; scaled by |x| above 1
+    assert default_step(1e-3, "forward") == default_step(1.0, "forward")
+    steps = default_step(np.array([0.5, 4.0]), "forward")
+    np.testing.assert_array_equal(steps, [2.0**-26, 2.0**-24])
 
 
 def test_explicit_step_is_used():

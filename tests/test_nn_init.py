@@ -125,3 +125,26 @@ def test_he_initialisation_keeps_relu_activations_at_the_same_scale():
         w = init.kaiming_normal_(weight((200, 200)), nonlinearity="relu").data
         x = np.maximum(x @ w.T, 0)
     assert 0.5 < np.mean(x**2) / start < 2.0
+
+
+def test_gains_and_fans_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for nonlinearity, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+                                ("leaky_relu", None), ("leaky_relu", 0.2)]:
+        assert init.calculate_gain(nonlinearity, param) == pytest.approx(
+            torch.nn.init.calculate_gain(nonlinearity, param), rel=1e-12
+        )
+    for shape in [(30, 20), (8, 3, 5, 5)]:
+        expected = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+        assert init.fan_in_and_fan_out(weight(shape)) == expected
+
+
+def test_linear_default_bounds_match_pytorch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Linear(50, 7)
+    ours = nn.Linear(50, 7)
+    # Same distribution: uniform within 1/sqrt(fan_in) for weight and bias alike.
+    bound = 1 / math.sqrt(50)
+    assert theirs.weight.detach().abs().max().item() <= bound
+    assert theirs.bias.detach().abs().max().item() <= bound
+    assert np.abs(ours.weight.data).max() <= bound and np.abs(ours.bias.data).max() <= bound

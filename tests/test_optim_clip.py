@@ -61,6 +61,14 @@ def test_clip_grad_norm_skips_parameters_without_gradients_and_accepts_one_tenso
     np.testing.assert_allclose(np.linalg.norm(y.grad.data), 5.0, rtol=1e-6)
 
 
+def test_scalar_parameters_can_be_clipped():
+    x, y = with_grads(3.0, -4.0)
+    assert optim.clip_grad_norm_([x, y], 1.0) == 5.0
+    np.testing.assert_allclose([x.grad.item(), y.grad.item()], [0.6, -0.8], rtol=1e-5)
+    optim.clip_grad_value_([x, y], 0.7)
+    assert (x.grad.shape, x.grad.item(), y.grad.item()) == ((), 0.6 * 5 / (5 + 1e-6), -0.7)
+
+
 def test_clip_grad_norm_can_refuse_a_non_finite_norm():
     with pytest.raises(RuntimeError, match="total norm of the gradients is inf"):
         optim.clip_grad_norm_(with_grads([np.inf, 1.0]), 1.0, error_if_nonfinite=True)

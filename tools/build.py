@@ -33,6 +33,7 @@ from tools.chapters import (
     find_chapters,
     prepare_kernel_environment,
     select_chapters,
+    title_of,
 )
 
 # Seconds one cell may run: long enough to train on MNIST on a slow machine.
@@ -190,6 +191,7 @@ def write_html(chapters, notebooks_dir, out_dir):
     present = [c for c in chapters if (notebooks_dir / c.notebook_name).exists()]
     for missing in (c for c in chapters if c not in present):
         print(f"  no executed notebook for {missing.stem} in {relative(notebooks_dir)}; skipped")
+        (out_dir / missing.html_name).unlink(missing_ok=True)
     exporter = HTMLExporter(template_name="lab")
     for index, chapter in enumerate(present):
         notebook = nbformat.read(notebooks_dir / chapter.notebook_name, as_version=4)
@@ -201,8 +203,16 @@ def write_html(chapters, notebooks_dir, out_dir):
         (out_dir / chapter.html_name).write_text(body, encoding="utf-8")
     notebook_links = os.path.relpath(notebooks_dir, out_dir)
     index_page = out_dir / "index.html"
-    index_page.write_text(index_html(present, notebook_links), encoding="utf-8")
+    index_page.write_text(index_html(present, notebook_links, book_title()), encoding="utf-8")
     return index_page
+
+
+def book_title():
+    """The README's first heading, the book's title."""
+    readme = ROOT / "README.md"
+    if readme.exists():
+        return title_of(readme.read_text(encoding="utf-8")) or "Contents"
+    return "Contents"
 
 
 def insert_after_tag(page, tag, text):
@@ -214,7 +224,7 @@ def insert_after_tag(page, tag, text):
     return page[:end] + "\n" + text + page[end:]
 
 
-def index_html(chapters, notebook_links):
+def index_html(chapters, notebook_links, title="Contents"):
     """The contents page: every chapter in order, as HTML and as a notebook."""
     rows = "\n".join(
         f'    <li value="{c.number}"><a href="{c.html_name}">{html.escape(c.title)}</a>'
@@ -227,7 +237,7 @@ def index_html(chapters, notebook_links):
 <html lang="en">
 <head>
   <meta charset="utf-8">
-  <title>Contents</title>
+  <title>{html.escape(title)}</title>
   <style>
     body {{ font-family: system-ui, sans-serif; max-width: 44rem; margin: 3rem auto;
            padding: 0 1rem; line-height: 1.6; }}
@@ -236,7 +246,7 @@ def index_html(chapters, notebook_links):
   </style>
 </head>
 <body>
-  <h1>Contents</h1>
+  <h1>{html.escape(title)}</h1>
   <ol>
 {rows}
   </ol>
@@ -257,9 +267,31 @@ def relative(path):
         return str(path)
 
 
-def build_notebooks(chapters, out_dir):
+def build_notebooks(chapters, out_dir, keep_failed=True):
+    """Build each chapter's notebook; return the chapters that failed.
+
+    A failing chapter does not stop the others. With ``keep_failed=False``
+    the failed chapter's previous notebook is removed, so that no stale
+    page is rendered from it.
+    """
+    failed = []
     for chapter in chapters:
-        build_notebook(chapter, out_dir)
+        try:
+            build_notebook(chapter, out_dir)
+        except BuildError as error:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            failed.append(chapter)
+            if not keep_failed:
+                (Path(out_dir) / chapter.notebook_name).unlink(missing_ok=True)
+    return failed
+
+
+def report_failures(failed):
+    if not failed:
+        return 0
+    names = ", ".join(relative(chapter.source) for chapter in failed)
+    print(f"\nFailed to execute: {names} (the errors are shown above).", file=sys.stderr)
+    return 1
 
 
 def command_notebooks(args):
@@ -267,21 +299,20 @@ def command_notebooks(args):
     if not chapters:
         print(f"No chapters in {relative(args.chapters_dir)}.")
         return 0
-    build_notebooks(chapters, args.out)
-    return 0
+    return report_failures(build_notebooks(chapters, args.out))
 
 
 def command_book(args):
     every = find_chapters(args.chapters_dir)
     chapters = select_chapters(every, args.chapters)
     out = Path(args.out)
-    build_notebooks(chapters, out / "notebooks")
+    failed = build_notebooks(chapters, out / "notebooks", keep_failed=False)
     index = write_html(every, out / "notebooks", out)
     print()
     print(f"The book is in {out.resolve()}/")
     print(f"  executed notebooks: {(out / 'notebooks').resolve()}/")
     print(f"  start reading at:   {index.resolve().as_uri()}")
-    return 0
+    return report_failures(failed)
 
 
 def command_html(args):
@@ -305,8 +336,11 @@ def command_check(args):
 
 
 def pytest_command(pytest_args):
-    """The pytest command line that runs every test and validates the notebooks."""
-    paths_given = any(not arg.startswith("-") for arg in pytest_args)
+    """The pytest command line that runs every test and validates the notebooks.
+
+    Without paths among ``pytest_args``, pytest runs its configured
+    ``testpaths`` (tests/ and notebooks/, see pyproject.toml).
+    """
     return [
         sys.executable,
         "-m",
@@ -316,7 +350,6 @@ def pytest_command(pytest_args):
         f"--nbval-sanitize-with={relative(SANITIZE_FILE)}",
         f"--nbval-cell-timeout={CELL_TIMEOUT}",
         *pytest_args,
-        *([] if paths_given else ["tests", "notebooks"]),
     ]
 
 

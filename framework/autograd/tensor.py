@@ -16,6 +16,7 @@ The operations themselves live in ``framework.autograd.ops``.
 """
 
 import contextlib
+import operator
 
 import numpy as np
 
@@ -86,12 +87,12 @@ class Function:
     def __call__(self, *args):
         inputs = _as_tensors(args, self)
         try:
-            data = self.forward(*[t.data for t in inputs])
+            data = self.forward(*map(_data, inputs))
         except (ValueError, IndexError) as error:
             raise _forward_error(self, inputs, error) from None
         out = Tensor._result(data)
         if _grad_enabled:
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = tuple(map(_requires_grad, inputs))
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
@@ -118,6 +119,11 @@ class Function:
         return f"<{self.name}>"
 
 
+# Fast ways to read one attribute of every input (``map(_data, inputs)``).
+_data = operator.attrgetter("data")
+_requires_grad = operator.attrgetter("requires_grad")
+
+
 def _as_tensors(args, fn):
     """The arguments of an operation as tensors (a tuple).
 
@@ -131,16 +137,18 @@ def _as_tensors(args, fn):
             break
     else:
         return args  # the common case: nothing to convert
-    like = next((a.data.dtype for a in args if isinstance(a, Tensor)), None)
-    return tuple(_as_tensor(a, like, fn) for a in args)
+    like = None
+    for a in args:
+        if isinstance(a, Tensor):
+            like = a.data.dtype
+            break
+    return tuple([a if isinstance(a, Tensor) else _constant(a, like, fn) for a in args])
 
 
-def _as_tensor(a, like, fn):
-    if isinstance(a, Tensor):
-        return a
+def _constant(a, like, fn):
+    """A number or an array as a tensor that requires no grad."""
     if isinstance(a, (int, float)) and not isinstance(a, bool):
-        dtype = like if like is not None and like.kind == "f" else None
-        return Tensor._result(np.asarray(a, dtype=dtype))
+        return Tensor._result(np.array(a, dtype=like if like is not None and like.kind == "f" else None))
     if isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind in "biuf":
         return Tensor._result(np.asarray(a))
     raise TypeError(
@@ -531,27 +539,31 @@ def tensor(data, requires_grad=False, dtype=None, name=None):
 def topological_order(output):
     """The tensors of ``output``'s graph, each after all the tensors it uses.
 
-    An iterative depth-first search: a tensor is listed once all of its
-    inputs have been listed, so reading the list backwards visits every
-    tensor before any tensor it was computed from. Only tensors that
-    require grad are visited. No recursion, so depth is not limited.
+    An iterative depth-first search. A tensor on top of the stack is first
+    *expanded*: its inputs are pushed above it. When it is back on top, all
+    of them have been listed, so it is listed itself. Reading the list
+    backwards therefore visits every tensor before any tensor it was
+    computed from. Only tensors that require grad are visited. No recursion,
+    so depth is not limited, and the stack holds the tensors themselves, so
+    a deep graph costs no extra objects per node.
     """
     order = []
-    visited = set()
-    stack = [(output, False)]
+    expanded = set()
+    listed = set()
+    stack = [output]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node.grad_fn is not None:
-            for parent in node.grad_fn.inputs:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+        node = stack[-1]
+        if node not in expanded:
+            expanded.add(node)
+            if node.grad_fn is not None:
+                for parent in node.grad_fn.inputs:
+                    if parent.requires_grad and parent not in expanded:
+                        stack.append(parent)
+        else:
+            stack.pop()
+            if node not in listed:
+                listed.add(node)
+                order.append(node)
     return order
 
 
@@ -620,10 +632,8 @@ def backward(output, grad=None, retain_graph=False):
                 continue
             if getattr(parent_grad, "shape", None) != parent.data.shape:
                 raise _wrong_shape(fn, parent, parent_grad)
-            if parent in grads:
-                grads[parent] = grads[parent] + parent_grad
-            else:
-                grads[parent] = parent_grad
+            previous = grads.get(parent)
+            grads[parent] = parent_grad if previous is None else previous + parent_grad
 
 
 def _wrong_shape(fn, parent, parent_grad):

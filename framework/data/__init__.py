@@ -1,41 +1,12 @@
-"""Data for training: MNIST, small generated datasets, and a mini-batch loader.
+"""Data for training: small generated datasets, MNIST and a mini-batch loader.
 
-This package needs only NumPy and the standard library (and tqdm for the
-progress bar of a download), so its generated datasets can be used by any
-chapter. ``DataLoader(as_tensor=True)`` imports ``framework.autograd`` only
-when asked for.
+- ``framework.data.datasets``: XOR, AND, OR, spirals and noisy lines,
+  generated in code (used from Chapter 6 on);
+- ``framework.data.mnist``: the MNIST loader, which parses and verifies the
+  IDX files and downloads them when needed (Chapter 8);
+- ``framework.data.loader``: ``DataLoader``, mini-batches (Chapter 8).
+
+This file imports none of them, so a chapter that uses the generated
+datasets does not load the code of a later chapter. The package needs only
+NumPy and the standard library (and tqdm for a download's progress bar).
 """
-
-from framework.data.datasets import and_gate, noisy_line, or_gate, spirals, xor
-from framework.data.loader import DataLoader
-from framework.data.mnist import (
-    MNIST_CLASSES,
-    MNIST_MIRRORS,
-    MNIST_SHA256,
-    MNISTError,
-    MNISTFileError,
-    MNISTNotFoundError,
-    data_directory,
-    download_mnist,
-    load_mnist,
-    parse_idx,
-)
-
-__all__ = [
-    "DataLoader",
-    "MNISTError",
-    "MNISTFileError",
-    "MNISTNotFoundError",
-    "MNIST_CLASSES",
-    "MNIST_MIRRORS",
-    "MNIST_SHA256",
-    "and_gate",
-    "data_directory",
-    "download_mnist",
-    "load_mnist",
-    "noisy_line",
-    "or_gate",
-    "parse_idx",
-    "spirals",
-    "xor",
-]

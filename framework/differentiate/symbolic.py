@@ -28,6 +28,9 @@ import numpy as np
 # precedence is lower than its parent's needs parentheses.
 SUM, PRODUCT, NEGATION, POWER, ATOM = 1, 2, 3, 4, 5
 
+# repr() and Jupyter summarize trees larger than this instead of printing them.
+MAX_PRINTED_SIZE = 2000
+
 
 class Expr:
     """A node of an expression tree.  ``args`` holds its children."""
@@ -215,6 +218,10 @@ class Expr:
         return _render(self, "text")
 
     def __repr__(self):
+        """The text, or a summary for a tree too large to read (or to print)."""
+        size = self.size()
+        if size > MAX_PRINTED_SIZE:
+            return f"<expression of {size} nodes, {self.size(shared=True)} distinct>"
         return str(self)
 
     def to_latex(self):
@@ -222,6 +229,9 @@ class Expr:
         return _render(self, "latex")
 
     def _repr_latex_(self):
+        """How Jupyter shows an expression: as rendered math, unless it is huge."""
+        if self.size() > MAX_PRINTED_SIZE:
+            return None  # Jupyter then shows the summary of __repr__
         return f"${self.to_latex()}$"
 
     # --- what each kind of node defines ---------------------------------------
@@ -433,7 +443,8 @@ class Neg(Unary):
         return "-" + _parenthesize(a, self.args[0].precedence <= NEGATION)
 
     def latex(self, a):
-        return "-" + _parenthesize_latex(a, _latex_precedence(self.args[0]) <= NEGATION)
+        # in mathematics -a b means -(a b), so only sums need parentheses
+        return "-" + _parenthesize_latex(a, _latex_precedence(self.args[0]) < PRODUCT)
 
 
 class Function(Unary):

@@ -193,7 +193,9 @@ def flatten(x, start_axis=1, end_axis=-1):
     start = start_axis % len(shape)
     end = end_axis % len(shape)
     if start > end:
-        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {shape}")
+        raise ValueError(
+            f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {shape}"
+        )
     merged = int(np.prod(shape[start : end + 1]))
     return ops.reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
 
@@ -277,7 +279,8 @@ def mse_loss(prediction, target, reduction="mean"):
     _check_reduction(reduction, "mse_loss")
     if not isinstance(prediction, Tensor):
         prediction = Tensor(prediction)
-    _check_same_shape(prediction.shape, np.shape(target.data if isinstance(target, Tensor) else target), "mse_loss")
+    target_shape = target.shape if isinstance(target, Tensor) else np.shape(target)
+    _check_same_shape(prediction.shape, target_shape, "mse_loss")
     if not (isinstance(target, Tensor) and target.requires_grad):
         target = _target_array(target, prediction, "mse_loss")
     return MSEFunction(reduction)(prediction, target)
@@ -336,7 +339,9 @@ def class_indices(target, n_rows, n_classes, loss_name="cross_entropy"):
         raise TypeError(f"{loss_name}: targets must be class indices (integers), got dtype {values.dtype}")
     if values.ndim != 1:
         hint = " (one-hot targets? pass their argmax(axis=1) instead)" if values.ndim == 2 else ""
-        raise ValueError(f"{loss_name}: targets must be a vector of class indices, got shape {values.shape}{hint}")
+        raise ValueError(
+            f"{loss_name}: targets must be a vector of class indices, got shape {values.shape}{hint}"
+        )
     if len(values) != n_rows:
         raise ValueError(
             f"{loss_name}: the batch sizes disagree: {n_rows} rows of logits but {len(values)} targets; "

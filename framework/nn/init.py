@@ -30,10 +30,9 @@ _generator = np.random.default_rng(DEFAULT_SEED)
 
 
 def manual_seed(seed):
-    """Restart the generator of this module from ``seed``; returns it."""
+    """Restart the generator of this module from ``seed``."""
     global _generator
     _generator = np.random.default_rng(seed)
-    return _generator
 
 
 def default_generator():

@@ -86,7 +86,9 @@ class Module:
     def register_parameter(self, name, parameter):
         """Register ``parameter`` under ``name`` (same as ``self.name = parameter``)."""
         if parameter is not None and not isinstance(parameter, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be a Parameter, got {type(parameter).__name__}")
+            raise TypeError(
+                f"register_parameter: {name!r} must be a Parameter, got {type(parameter).__name__}"
+            )
         setattr(self, name, parameter)
 
     def register_buffer(self, name, value):

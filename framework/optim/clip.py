@@ -26,6 +26,7 @@ def _with_grads(parameters, owner):
 
 
 def _set_grad(param, array):
+    array = np.asarray(array)  # NumPy returns a scalar, not an array, for 0-d inputs
     array.flags.writeable = False
     param.grad = Tensor(array)
 

@@ -1,0 +1,456 @@
+"""Training a classifier: the loop, its progress report, its history, and a command line.
+
+``fit`` runs the loop every chapter so far has written by hand, for a
+number of epochs::
+
+    for inputs, targets in loader:          # one epoch
+        loss = loss_fn(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+and around it keeps score: the running loss and accuracy of the epoch (shown
+live), an evaluation on held-out data after each epoch, the learning-rate
+schedule, a checkpoint, and a ``History`` of every epoch for plotting.
+``evaluate`` and ``predict`` run a model on a whole dataset, in batches,
+without recording a graph.
+
+From a terminal, ``python -m framework.train mnist --model mlp --epochs 5``
+trains on MNIST with a progress bar and prints the test accuracy
+(``--help`` lists the options).
+"""
+
+import argparse
+import math
+import sys
+import time
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+
+from framework import nn, optim
+from framework.autograd.tensor import Tensor, no_grad
+from framework.checkpoint import load_checkpoint, save_checkpoint
+from framework.data.loader import DataLoader
+from framework.data.mnist import load_mnist
+from framework.metrics import accuracy
+from framework.nn import functional as F
+from framework.optim.lr_scheduler import CosineAnnealingLR
+
+# ---------------------------------------------------------------- history
+
+
+class History:
+    """What happened in each epoch: one list per quantity, one entry per epoch.
+
+    ``fit`` records ``epoch``, ``train_loss``, ``train_accuracy``, ``lr``,
+    ``seconds`` (of the training pass) and, with validation data,
+    ``val_loss`` and ``val_accuracy``; read them as attributes
+    (``history.val_accuracy``) or by name (``history["val_accuracy"]``).
+    ``batch_loss`` holds the loss of every single batch, in order.
+    """
+
+    def __init__(self, records=None, batch_loss=None):
+        self.records = {name: list(values) for name, values in (records or {}).items()}
+        self.batch_loss = list(batch_loss or [])
+
+    def append(self, **values):
+        """Add one epoch's values (every epoch gives the same quantities)."""
+        if self.records and set(values) != set(self.records):
+            raise ValueError(
+                f"History.append: got quantities {sorted(values)}, but earlier epochs recorded "
+                f"{sorted(self.records)}"
+            )
+        for name, value in values.items():
+            self.records.setdefault(name, []).append(value)
+
+    def __getattr__(self, name):
+        records = self.__dict__.get("records", {})
+        if name in records:
+            return records[name]
+        raise AttributeError(f"History has no {name!r}; it recorded {sorted(records)}")
+
+    def __getitem__(self, name):
+        return self.__getattr__(name)
+
+    def __len__(self):
+        """The number of epochs recorded."""
+        return len(next(iter(self.records.values()), []))
+
+    def to_dict(self):
+        """Plain lists of floats, for a checkpoint's metadata or a JSON file."""
+        return {"records": {k: list(v) for k, v in self.records.items()}, "batch_loss": list(self.batch_loss)}
+
+    @classmethod
+    def from_dict(cls, saved):
+        return cls(saved.get("records"), saved.get("batch_loss"))
+
+    def __repr__(self):
+        return f"History(epochs={len(self)}, recorded={list(self.records)})"
+
+
+def epoch_summary(record, epochs=None):
+    """One line about one epoch, e.g. ``epoch  3/10  loss 0.0712  accuracy 97.85%  ...``.
+
+    ``record`` maps quantity names to values (one epoch of a History).
+    Only rounded values appear: the loss to 4 decimals, accuracies to 0.01%.
+    """
+    width = len(str(epochs)) if epochs else 1
+    parts = [f"epoch {record['epoch']:>{width}}" + (f"/{epochs}" if epochs else "")]
+    for prefix, label in (("train", "train"), ("val", "val")):
+        if f"{prefix}_loss" in record:
+            text = f"{label} loss {record[f'{prefix}_loss']:.4f}"
+            if record.get(f"{prefix}_accuracy") is not None:
+                text += f"  accuracy {record[f'{prefix}_accuracy']:6.2%}"
+            parts.append(text)
+    return "  |  ".join(parts)
+
+
+# ---------------------------------------------------------------- progress
+
+
+class SilentProgress:
+    """Reports nothing. The other reporters override the hooks they need."""
+
+    def start_epoch(self, epoch, epochs, batches):
+        pass
+
+    def update(self, loss, accuracy):
+        pass
+
+    def end_epoch(self, record, epochs):
+        pass
+
+
+class PlainProgress(SilentProgress):
+    """One line per epoch on standard output: for logs, files and notebooks."""
+
+    def __init__(self, file=None):
+        self.file = file
+
+    def end_epoch(self, record, epochs):
+        print(epoch_summary(record, epochs), file=self.file or sys.stdout, flush=True)
+
+
+class BarProgress(SilentProgress):
+    """A tqdm progress bar per epoch, with the running loss and accuracy beside it."""
+
+    def __init__(self, file=None):
+        self.file = file
+        self.bar = None
+
+    def start_epoch(self, epoch, epochs, batches):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=batches, desc=f"epoch {epoch}/{epochs}", unit="batch",
+                        file=self.file or sys.stderr, dynamic_ncols=True, leave=True)
+
+    def update(self, loss, accuracy):
+        text = f"loss {loss:.4f}" + ("" if accuracy is None else f", accuracy {accuracy:.2%}")
+        self.bar.set_postfix_str(text, refresh=False)  # drawn at the bar's next refresh
+        self.bar.update()
+
+    def end_epoch(self, record, epochs):
+        summary = epoch_summary(record, epochs).split("  |  ", 1)[1:]
+        self.bar.set_postfix_str("  |  ".join(summary), refresh=False)
+        self.bar.close()
+
+
+def progress_reporter(progress, file=None):
+    """The reporter for ``fit(progress=...)``.
+
+    ``"bar"``: a tqdm bar; ``"plain"``: one line per epoch; ``False`` (or
+    ``"off"``): nothing; ``None`` or ``True``: a bar when the output is a
+    terminal, otherwise plain lines (a bar redrawn with carriage returns
+    makes a mess of log files and notebook outputs).
+    """
+    if progress is None or progress is True:
+        stream = file or sys.stderr
+        progress = "bar" if getattr(stream, "isatty", lambda: False)() else "plain"
+    if progress is False or progress == "off":
+        return SilentProgress()
+    if progress == "plain":
+        return PlainProgress(file)
+    if progress == "bar":
+        return BarProgress(file)
+    if isinstance(progress, SilentProgress):
+        return progress
+    raise ValueError(f"fit: progress must be 'bar', 'plain', False or None (automatic), got {progress!r}")
+
+
+# ---------------------------------------------------------------- the loop
+
+
+Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
+
+
+def _as_input(batch):
+    """A batch of inputs as a tensor (a NumPy array is wrapped, not copied)."""
+    return batch if isinstance(batch, Tensor) else Tensor(batch)
+
+
+def _values(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def train_epoch(model, optimizer, loader, loss_fn=F.cross_entropy, progress=None,
+                track_accuracy=True, batch_loss=None):
+    """One pass over ``loader``, one optimizer step per batch.
+
+    Returns ``(mean loss, accuracy)`` over the epoch's examples, measured
+    on each batch as it was trained (so early batches count with the
+    weights of early in the epoch). The accuracy is ``None`` when
+    ``track_accuracy`` is false (for outputs that are not class scores).
+    The loss of each batch is appended to the list ``batch_loss`` if given.
+    """
+    progress = progress or SilentProgress()
+    model.train()
+    loss_sum, correct, count = 0.0, 0, 0
+    for inputs, targets in loader:
+        outputs = model(_as_input(inputs))
+        loss = loss_fn(outputs, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        # Keeping score: a few microseconds next to the step itself.
+        value = loss.item()
+        n = len(outputs.data)
+        loss_sum += value * n
+        count += n
+        if batch_loss is not None:
+            batch_loss.append(value)
+        if track_accuracy:
+            correct += int(np.count_nonzero(outputs.data.argmax(axis=1) == _values(targets)))
+        progress.update(loss_sum / count, correct / count if track_accuracy else None)
+    if count == 0:
+        raise ValueError("train_epoch: the loader gave no batches")
+    return loss_sum / count, (correct / count if track_accuracy else None)
+
+
+def predict(model, inputs, batch_size=1000):
+    """The model's outputs for every row of ``inputs``, as one NumPy array.
+
+    Runs in evaluation mode and under ``no_grad`` (no graph is kept, which
+    saves time and memory), ``batch_size`` rows at a time; the model's
+    mode is restored afterwards.
+    """
+    inputs = _values(inputs)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            outputs = [_values(model(_as_input(inputs[start:start + batch_size])))
+                       for start in range(0, len(inputs), batch_size)]
+    finally:
+        model.train(was_training)
+    if not outputs:
+        raise ValueError("predict: no inputs (0 rows)")
+    return np.concatenate(outputs)
+
+
+def evaluate(model, data, loss_fn=F.cross_entropy, batch_size=1000, track_accuracy=True):
+    """``Evaluation(loss, accuracy)`` of ``model`` on ``data``.
+
+    ``data`` is a pair ``(inputs, targets)`` of arrays, or a loader of
+    such batches. The loss is the mean over all examples (as if the whole
+    set were one batch); the accuracy is the fraction predicted correctly
+    (``None`` when ``track_accuracy`` is false).
+    """
+    batches = [data] if isinstance(data, tuple) else data
+    loss_sum, correct, count = 0.0, 0, 0
+    for inputs, targets in batches:
+        outputs = predict(model, inputs, batch_size)
+        targets = _values(targets)
+        n = len(outputs)
+        loss_sum += float(_values(loss_fn(Tensor(outputs), targets))) * n
+        if track_accuracy:
+            correct += int(np.count_nonzero(outputs.argmax(axis=1) == targets))
+        count += n
+    if count == 0:
+        raise ValueError("evaluate: no examples")
+    return Evaluation(loss_sum / count, correct / count if track_accuracy else None)
+
+
+def fit(model, optimizer, train_loader, epochs=1, *, validation_data=None, loss_fn=F.cross_entropy,
+        scheduler=None, progress=None, checkpoint=None, resume=False, track_accuracy=True,
+        eval_batch_size=1000):
+    """Train ``model`` for ``epochs`` epochs; returns the ``History``.
+
+    - ``train_loader``: batches ``(inputs, targets)``, e.g. a ``DataLoader``
+      with ``shuffle=True``; one pass over it is one epoch.
+    - ``validation_data``: ``(inputs, targets)`` (or a loader) evaluated
+      after every epoch; it is never trained on.
+    - ``loss_fn(outputs, targets)``: cross-entropy from logits by default.
+    - ``scheduler``: a learning-rate schedule, stepped after every epoch.
+    - ``progress``: ``"bar"``, ``"plain"``, ``False``, or ``None`` for a
+      bar in a terminal and plain lines elsewhere (see ``progress_reporter``).
+    - ``checkpoint``: a file path; model, optimizer, schedule and history
+      are saved there after every epoch (atomically). With ``resume=True``
+      an existing checkpoint is loaded first and training continues after
+      its last epoch, on the same data order, as if it had not stopped.
+    """
+    reporter = progress_reporter(progress)
+    history = History()
+    first_epoch = 1
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        saved = load_checkpoint(checkpoint, model, optimizer, scheduler)
+        history = History.from_dict(saved.metadata["history"])
+        first_epoch = int(saved.metadata["epoch"]) + 1
+        if hasattr(train_loader, "epoch"):
+            train_loader.epoch = first_epoch - 1  # the next epoch's shuffle, as if never stopped
+    for epoch in range(first_epoch, epochs + 1):
+        lr = optimizer.param_groups[0]["lr"]
+        reporter.start_epoch(epoch, epochs, len(train_loader) if hasattr(train_loader, "__len__") else None)
+        start = time.perf_counter()
+        loss, accuracy = train_epoch(model, optimizer, train_loader, loss_fn, reporter,
+                                     track_accuracy, history.batch_loss)
+        record = {"epoch": epoch, "train_loss": loss, "train_accuracy": accuracy, "lr": lr,
+                  "seconds": time.perf_counter() - start}
+        if validation_data is not None:
+            val = evaluate(model, validation_data, loss_fn, eval_batch_size, track_accuracy)
+            record.update(val_loss=val.loss, val_accuracy=val.accuracy)
+        if not math.isfinite(loss):
+            reporter.end_epoch(record, epochs)
+            raise FloatingPointError(
+                f"fit: the training loss became {loss} in epoch {epoch}; the learning rate "
+                f"({lr:g}) is probably too large, or the inputs hold inf/NaN"
+            )
+        history.append(**record)
+        if scheduler is not None:
+            scheduler.step()
+        reporter.end_epoch(record, epochs)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, model, optimizer, scheduler,
+                            metadata={"epoch": epoch, "history": history.to_dict()})
+    return history
+
+
+# ---------------------------------------------------------------- MNIST models
+
+
+def classic_mnist_net(dtype=np.float32, seed=0):
+    """The network of many introductions: 784-50-100-10, sigmoid hidden layers.
+
+    The output layer gives 10 scores (logits); the softmax that turns them
+    into probabilities is part of the cross-entropy loss, computed there in
+    one stable step. Weights start as ``Linear`` draws them (uniform in
+    $\\pm 1/\\sqrt{\\text{fan-in}}$), from the generator seeded with ``seed``.
+    """
+    generator = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Linear(784, 50, dtype=dtype, generator=generator), nn.Sigmoid(),
+        nn.Linear(50, 100, dtype=dtype, generator=generator), nn.Sigmoid(),
+        nn.Linear(100, 10, dtype=dtype, generator=generator),
+    )
+
+
+def mlp_mnist_net(hidden=(512, 256), dtype=np.float32, seed=0):
+    """A ReLU network 784-512-256-10 with He initialisation and zero biases.
+
+    He (Kaiming) initialisation draws each weight from $N(0, 2/\\text{fan-in})$,
+    which keeps the size of the activations about the same from layer to
+    layer when half of them are zeroed by ReLU.
+    """
+    generator = np.random.default_rng(seed)
+    sizes = (784, *hidden, 10)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layer = nn.Linear(fan_in, fan_out, dtype=dtype, generator=generator)
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=generator)
+        nn.init.zeros_(layer.bias)
+        layers += [layer, nn.ReLU()]
+    return nn.Sequential(*layers[:-1])  # no ReLU after the output layer
+
+
+# Model name -> (builder, optimizer, learning rate, batch size, cosine schedule?)
+MNIST_RECIPES = {
+    "classic": dict(build=classic_mnist_net, optimizer="sgd", lr=0.5, batch_size=32, cosine=False),
+    "mlp": dict(build=mlp_mnist_net, optimizer="adam", lr=1e-3, batch_size=100, cosine=True),
+}
+
+
+def make_optimizer(name, parameters, lr):
+    if name == "sgd":
+        return optim.SGD(parameters, lr=lr)
+    if name == "adam":
+        return optim.Adam(parameters, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}; use 'sgd' or 'adam'")
+
+
+# ---------------------------------------------------------------- command line
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m framework.train",
+        description="Train a network on MNIST with the framework and print its test accuracy.",
+    )
+    parser.add_argument("dataset", choices=["mnist"], help="the dataset (only mnist for now)")
+    parser.add_argument("--model", choices=sorted(MNIST_RECIPES), default="mlp",
+                        help="mlp: 784-512-256-10 ReLU, Adam; classic: 784-50-100-10 sigmoid, SGD")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs to train (default 5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling (default 0)")
+    parser.add_argument("--batch-size", type=int, help="batch size (default: the model's recipe)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the model's recipe)")
+    parser.add_argument("--data-dir", help="folder of the MNIST files (default: $FRAMEWORK_DATA_DIR, "
+                        "else a cache folder; downloaded when missing)")
+    parser.add_argument("--validation", type=int, default=5000,
+                        help="training images held out for validation (default 5000; 0 for none)")
+    parser.add_argument("--subset", type=int,
+                        help="use only the first N training and N test images (a quick trial)")
+    parser.add_argument("--checkpoint", help="save model and optimizer to this file after every epoch")
+    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
+    parser.add_argument("--progress", choices=["auto", "bar", "plain", "off"], default="auto",
+                        help="progress display (default: a bar in a terminal, plain lines otherwise)")
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    if args.resume and not args.checkpoint:
+        parser.error("--resume needs --checkpoint PATH")
+    return args
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    recipe = MNIST_RECIPES[args.model]
+    batch_size = args.batch_size or recipe["batch_size"]
+    lr = args.lr if args.lr is not None else recipe["lr"]
+
+    x_train, y_train = load_mnist("train", args.data_dir, flatten=True, subset=args.subset)
+    x_test, y_test = load_mnist("test", args.data_dir, flatten=True,
+                                subset=None if args.subset is None else min(args.subset, 10_000))
+    validation_data = None
+    if args.validation:
+        if args.validation >= len(x_train):
+            raise SystemExit(f"--validation {args.validation} leaves no training images "
+                             f"(there are {len(x_train)}); choose fewer")
+        split = len(x_train) - args.validation
+        validation_data = (x_train[split:], y_train[split:])
+        x_train, y_train = x_train[:split], y_train[:split]
+
+    model = recipe["build"](seed=args.seed)
+    optimizer = make_optimizer(recipe["optimizer"], model.parameters(), lr)
+    scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs) if recipe["cosine"] else None
+    loader = DataLoader(x_train, y_train, batch_size=batch_size, shuffle=True, seed=args.seed)
+    print(f"{args.model}: {len(x_train):,} training, "
+          f"{0 if validation_data is None else len(validation_data[1]):,} validation, "
+          f"{len(x_test):,} test images; batch {batch_size}, {recipe['optimizer']} lr {lr:g}, "
+          f"{args.epochs} epochs, seed {args.seed}", flush=True)
+
+    start = time.perf_counter()
+    history = fit(model, optimizer, loader, args.epochs, validation_data=validation_data,
+                  scheduler=scheduler, checkpoint=args.checkpoint, resume=args.resume,
+                  progress=None if args.progress == "auto" else args.progress)
+    seconds = time.perf_counter() - start
+    test_accuracy = accuracy(predict(model, x_test), y_test)
+    trained = sum(history.seconds) if len(history) else 0.0
+    print(f"training: {seconds:.1f} s ({trained / max(len(history), 1):.2f} s per epoch)")
+    if args.checkpoint:
+        print(f"checkpoint: {args.checkpoint}")
+    print(f"test accuracy: {test_accuracy:.2%} ({len(y_test):,} test images)")
+    return test_accuracy
+
+
+if __name__ == "__main__":
+    main()
