@@ -19,10 +19,10 @@ watches for ``Parameter`` and ``Module`` values), which is what lets
 everything without the subclass listing it again.
 """
 
+import numpy as np
+
 from framework.autograd.tensor import Tensor
 from framework.nn.parameter import Parameter
-
-import numpy as np
 
 
 class Module:
