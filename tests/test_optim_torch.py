@@ -183,3 +183,12 @@ def test_clip_grad_value_matches_pytorch():
     torch.nn.utils.clip_grad_value_(theirs, 0.7)
     for mine, their in zip(ours, theirs):
         np.testing.assert_array_equal(mine.grad.data, their.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_default_settings_are_pytorchs(name):
+    ours = getattr(optim, name)([tensor([1.0], requires_grad=True)]).param_groups[0]
+    theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)]).param_groups[0]
+    for key, value in ours.items():
+        if key != "params":
+            assert theirs[key] == value, f"{name}: default {key} is {value}, PyTorch's {theirs[key]}"

@@ -2,7 +2,8 @@
 
 ``from framework.autograd import tensor`` gives the constructor; the
 operations are plain functions (``exp``, ``matmul``, ``sum``, ...) and the
-operators of ``Tensor``.
+operators of ``Tensor``. The gradient check of Chapter 4 is imported from
+its own module: ``from framework.autograd.gradcheck import gradcheck``.
 """
 
 from framework.autograd.tensor import (

@@ -14,8 +14,6 @@ graph of the gradient computation itself, which is how higher-order
 derivatives can reuse them rather than needing a second copy of each.
 """
 
-import functools
-
 import numpy as np
 
 from framework.autograd.tensor import Function, Tensor
@@ -34,30 +32,15 @@ def sum_to(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    leading, stretched = _broadcast_axes(shape, x.shape)
-    if stretched:
-        x = x.sum(axis=stretched, keepdims=True)
-    if leading:
-        x = x.sum(axis=leading)
-    return x
-
-
-@functools.lru_cache(maxsize=1024)
-def _broadcast_axes(shape, broadcast_shape):
-    """The axes that broadcasting ``shape`` to ``broadcast_shape`` adds and stretches.
-
-    A training loop meets the same pairs of shapes at every step, so the
-    answers are cached rather than worked out again each time.
-    """
-    lead = len(broadcast_shape) - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, broadcast_shape[lead:])):
-        raise ValueError(
-            f"sum_to: shape {broadcast_shape} cannot come from broadcasting shape {shape}; "
-            "the target must have the same or fewer axes, each equal to the matching "
-            "trailing axis or 1"
-        )
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and broadcast_shape[lead + i] != 1)
-    return tuple(range(lead)), stretched
+    lead = len(x.shape) - len(shape)
+    if lead < 0:
+        raise ValueError(f"sum_to: cannot sum shape {x.shape} down to the larger shape {shape}")
+    stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
+    for i, n in enumerate(shape):
+        if n != 1 and x.shape[i + lead] != n:
+            raise ValueError(f"sum_to: shape {x.shape} was not broadcast from {shape}")
+    summed = x.sum(axis=tuple(range(lead)) + stretched, keepdims=True)
+    return summed.reshape(shape)
 
 
 def _unbroadcast(grad, shape):

@@ -16,7 +16,6 @@ The operations themselves live in ``framework.autograd.ops``.
 """
 
 import contextlib
-import operator
 
 import numpy as np
 
@@ -87,12 +86,12 @@ class Function:
     def __call__(self, *args):
         inputs = _as_tensors(args, self)
         try:
-            data = self.forward(*map(_data, inputs))
+            data = self.forward(*[t.data for t in inputs])
         except (ValueError, IndexError) as error:
             raise _forward_error(self, inputs, error) from None
         out = Tensor._result(data)
         if _grad_enabled:
-            needs = tuple(map(_requires_grad, inputs))
+            needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
@@ -117,11 +116,6 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name}>"
-
-
-# Fast ways to read one attribute of every input (``map(_data, inputs)``).
-_data = operator.attrgetter("data")
-_requires_grad = operator.attrgetter("requires_grad")
 
 
 def _as_tensors(args, fn):
@@ -632,8 +626,10 @@ def backward(output, grad=None, retain_graph=False):
                 continue
             if getattr(parent_grad, "shape", None) != parent.data.shape:
                 raise _wrong_shape(fn, parent, parent_grad)
-            previous = grads.get(parent)
-            grads[parent] = parent_grad if previous is None else previous + parent_grad
+            if parent in grads:
+                grads[parent] = grads[parent] + parent_grad
+            else:
+                grads[parent] = parent_grad
 
 
 def _wrong_shape(fn, parent, parent_grad):
@@ -652,16 +648,14 @@ def _accumulate_leaf(leaf, g):
     ``.grad`` are made read-only: changing one in place would silently
     change another. Update a gradient by assigning a new one instead.
     """
+    if leaf.grad is not None:
+        g = leaf.grad.data + g
     if g.dtype != leaf.data.dtype:
         g = g.astype(leaf.data.dtype)
-    if leaf.grad is None:
-        if g.flags.writeable:
-            g.flags.writeable = False
-        leaf.grad = Tensor._result(g)
-    else:
-        total = leaf.grad.data + g
-        total.flags.writeable = False
-        leaf.grad = Tensor._result(total)
+    if type(g) is not np.ndarray:  # arithmetic on 0-d arrays gives NumPy scalars
+        g = np.array(g)
+    g.flags.writeable = False
+    leaf.grad = Tensor._result(g)
 
 
 # ops.py uses Tensor and Function from this module, and the operators above

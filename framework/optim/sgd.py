@@ -8,11 +8,11 @@ from framework.optim.optimizer import Optimizer, check_number
 class SGD(Optimizer):
     """Gradient descent, optionally with momentum, Nesterov momentum and weight decay.
 
-    ``SGD(params, lr=0.01, momentum=0, dampening=0, weight_decay=0, nesterov=False)``,
+    ``SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)``,
     the same settings and formulas as ``torch.optim.SGD``.
     """
 
-    def __init__(self, params, lr=0.01, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, params, lr=0.001, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
         defaults = dict(
             lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
         )
