@@ -1,4 +1,5 @@
-"""Timings of the framework against the same computation written in NumPy.
+"""Timings of the framework against the same computation written by hand.
 
-Run ``python -m benchmarks.step``.
+Each module is a script that prints a report, for example
+``python -m benchmarks.step`` (one training step, and deep backward passes).
 """

@@ -113,7 +113,7 @@ def test_concatenate_backward_cuts_the_gradient_into_pieces(axis):
     for k, (mine, right) in enumerate(zip(grads, expected)):
         assert mine.shape == right.shape and np.array_equal(mine, right), (
             f"Concatenate.backward (axis={axis}): input {k} of shape {shapes[k]} should get the piece\n"
-            f"{right}\nof the gradient, got\n{mine}\nCut the gradient along self.axis at the "
+            f"{right}\nof the gradient, got\n{mine}\nCut the gradient along the saved axis at the "
             "running totals of the saved lengths (np.split with np.cumsum)"
         )
 

@@ -650,7 +650,9 @@ class GetItem(Function):
     """y = x[index]; backward scatters the gradient back into x's shape.
 
     ``np.add.at`` adds rather than assigns, so an element picked several
-    times (``x[[0, 0]]``) receives the sum of its gradients.
+    times (``x[[0, 0]]``) receives the sum of its gradients. (This scatter
+    works on arrays only: differentiating backward itself would need it as
+    an operation of its own.)
     """
 
     def __init__(self, index):
@@ -742,10 +744,11 @@ def getitem(x, index):
 
 
 def _plain_index(index):
-    """An index with tensors in it replaced by arrays of integers (or booleans).
+    """An index with tensors in it replaced by arrays of integers.
 
     Tensors hold floats by default, so ``tensor([0, 2])`` becomes the
-    integers ``[0, 2]``.
+    integers ``[0, 2]``. A boolean mask is a NumPy array, which is what
+    comparisons of tensors give: ``x[x > 0]``.
     """
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
