@@ -187,8 +187,10 @@ class Exp(Function):
         return y
 
     def backward(self, gy):
+        ### BEGIN SOLUTION
         (y,) = self.saved
         return gy * y
+        ### END SOLUTION
 
 
 class Log(Function):
@@ -249,8 +251,10 @@ class Tanh(Function):
         return y
 
     def backward(self, gy):
+        ### BEGIN SOLUTION
         (y,) = self.saved
         return gy * (1 - y * y)
+        ### END SOLUTION
 
 
 class Sigmoid(Function):
@@ -682,12 +686,14 @@ class Concatenate(Function):
         return y
 
     def backward(self, gy):
+        ### BEGIN SOLUTION
         axis, sizes = self.saved
         grads, start = [], 0
         for size in sizes:
             grads.append(gy[(slice(None),) * axis + (slice(start, start + size),)])
             start += size
         return tuple(grads)
+        ### END SOLUTION
 
 
 class Stack(Function):
@@ -717,10 +723,12 @@ class Where(Function):
         return np.where(self.condition, a, b)
 
     def backward(self, gy):
+        ### BEGIN SOLUTION
         a_shape, b_shape = self.saved
         ga = _unbroadcast(gy * self.condition, a_shape) if self.needs_input_grad[0] else None
         gb = _unbroadcast(gy * ~self.condition, b_shape) if self.needs_input_grad[1] else None
         return ga, gb
+        ### END SOLUTION
 
 
 def reshape(x, shape):
