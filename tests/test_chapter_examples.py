@@ -102,6 +102,24 @@ def test_chapter_4_chain_values():
     assert f"{d_w1:.8f}" == "0.00321001"
 
 
+def test_chapter_4_deltas_are_the_gradients_flowing_into_z():
+    from framework.autograd.graph import flowing_gradients
+
+    x_value, y_value, w1, w2, w3 = 1.5, 0.9, 0.8, -0.6, 1.3
+    ws = [tensor(v, requires_grad=True) for v in (w1, w2, w3)]
+    h, zs = tensor(x_value), []
+    for w in ws:
+        zs.append(w * h)
+        h = sigmoid(zs[-1])
+    loss = (h - y_value) ** 2 / 2
+    flowing = flowing_gradients(loss)
+    d_w1, d_w2, d_w3 = chain_by_hand(x_value, y_value, w1, w2, w3)
+    L1, L2 = sigmoid(zs[0]).item(), sigmoid(zs[1]).item()
+    deltas = (d_w1 / x_value, d_w2 / L1, d_w3 / L2)
+    for k, (z, delta) in enumerate(zip(zs, deltas), start=1):
+        assert np.isclose(flowing[z].item(), delta, rtol=1e-12, atol=0), f"dloss/dz{k} must be delta{k}"
+
+
 def test_a_value_used_twice_twice_gets_gradient_four():
     a = tensor(3.0, requires_grad=True)
     b = a + a
@@ -188,6 +206,15 @@ def test_scalar_weight_on_a_vector_sums_its_gradient():
     dy = (0.5 * x.data + 0.6 - t.data) / 4
     assert np.isclose(w.grad.item(), np.sum(dy * x.data)) and np.isclose(w.grad.item(), -5.775)
     assert np.isclose(b.grad.item(), np.sum(dy)) and np.isclose(b.grad.item(), -2.625)
+
+
+def test_pairwise_differences_gradients_sum_over_the_stretched_axis():
+    p = tensor([0.5, 2.0, -1.0, 3.0], requires_grad=True)
+    q = tensor([1.0, -2.0, 0.5], requires_grad=True)
+    ((p.reshape(-1, 1) - q) ** 2 / 2).sum().backward()
+    D = p.data.reshape(-1, 1) - q.data
+    assert p.grad.shape == (4,) and q.grad.shape == (3,)
+    assert np.allclose(p.grad.data, D.sum(axis=1)) and np.allclose(q.grad.data, -D.sum(axis=0))
 
 
 def test_matmul_gradients_are_ybar_bt_and_at_ybar():

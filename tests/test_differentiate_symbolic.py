@@ -92,13 +92,12 @@ RULES = [
     (1 / x, lambda v: -1 / v**2),
     (x * sin(x), lambda v: math.sin(v) + v * math.cos(v)),
     (exp(2 * x), lambda v: 2 * math.exp(2 * v)),
-    (log(x**2 + 1), lambda v: 2 * v / (v**2 + 1)),
     (sin(x) - cos(x), lambda v: math.cos(v) + math.sin(v)),
     (-cos(3 * x), lambda v: 3 * math.sin(3 * v)),
     (sigmoid(x), lambda v: math.exp(-v) / (1 + math.exp(-v)) ** 2),
     (sin(exp(x)), lambda v: math.cos(math.exp(v)) * math.exp(v)),  # composition
     (x * y + y, lambda v: 2.0),  # y = 2 below
-]
+]  # the logarithm's rule is Exercise 1.2, tested in test_log_rule
 
 
 @pytest.mark.parametrize("expr, derivative", RULES, ids=[str(e) for e, _ in RULES])
@@ -132,8 +131,16 @@ def test_log_rule():
         (log(x**2 + 1), lambda v: 2 * v / (v**2 + 1)),
         (log(sin(x)), lambda v: math.cos(v) / math.sin(v)),
     ]:
+        try:
+            derivative = diff(expr, "x")
+        except NotImplementedError:
+            pytest.fail("Log.rule is not implemented yet: write its body in framework/differentiate/symbolic.py")
         for point in (0.4, 1.3):
-            assert close(diff(expr, "x"), closed_form(point), x=point)
+            value = derivative.evaluate(x=point)
+            assert math.isclose(value, closed_form(point), rel_tol=1e-12, abs_tol=1e-14), (
+                f"d/dx {expr} at x = {point}: Log.rule gives {value!r}, the closed form is "
+                f"{closed_form(point)!r}; by the chain rule it is (derivative of the argument) / argument"
+            )
     assert str(simplify(diff(log(x), "x"))) == "1 / x"
 
 

@@ -434,6 +434,7 @@ class Section:
     heading_points: float = None
     answers: list = field(default_factory=list)
     checks: list = field(default_factory=list)
+    code: list = field(default_factory=list)  # every code cell of the section
 
     @property
     def cells(self):
@@ -486,6 +487,7 @@ def exercise_sections(notebook):
                 if has_region:
                     problems.append(f"code cell {index} has a solution region outside any exercise section")
                 continue
+            current.code.append(index)
             if has_region:
                 current.answers.append(index)
             elif current.answers:
@@ -701,7 +703,8 @@ def exercise_problems(exercise, root, sections, chapter_sections, tests):
 def describe(book):
     lines = []
     for exercise in book.exercises:
-        lines.append(f"{exercise.id:>5}  {exercise.title}  ({exercise.points:g} points, {exercise.kind})")
+        points = f"{exercise.points:g} point{'' if exercise.points == 1 else 's'}"
+        lines.append(f"{exercise.id:>5}  {exercise.title}  ({points}, {exercise.kind})")
         if exercise.kind == "package":
             for region in book.regions_of(exercise):
                 lines.append(f"       answer: {region.where} in {region.name or 'module level'}")

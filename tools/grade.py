@@ -92,7 +92,10 @@ class Result:
 def grading_env(workspace):
     """The environment of a graded process: the workspace's package, fixed seeds, one thread."""
     env = prepare_kernel_environment(dict(os.environ))
-    env["PYTHONPATH"] = str(workspace)
+    # The workspace first: its package is the graded one. The grader's own
+    # folder after it, for the grader's helpers (tools.exercise_plugin,
+    # tools.notebook_runner) when the reference has none.
+    env["PYTHONPATH"] = os.pathsep.join([str(workspace), str(ROOT)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = "1"
@@ -285,13 +288,16 @@ def notebook_answers(notebook, exercise, section):
         return [by_id[grade_id] for grade_id in wanted], None
     sections, _ = exercise_sections(notebook)
     found = sections.get(exercise.id)
-    if found is None or not found.answers:
+    if found is not None and len(found.answers) == len(section.answers):
+        return [notebook.cells[i].source for i in found.answers], None
+    if found is not None and len(found.code) == len(section.code):
+        # The markers are gone, but the cells under the heading are those of the book.
+        return [notebook.cells[found.code[section.code.index(i)]].source for i in section.answers], None
+    if found is None:
         return None, (f"No answer cell for exercise {exercise.id} was found: the notebook has no heading "
                       f"'Exercise {exercise.id}: ...' followed by a cell with ### BEGIN SOLUTION.")
-    if len(found.answers) != len(section.answers):
-        return None, (f"Exercise {exercise.id} has {len(section.answers)} answer cell(s) in the book, "
-                      f"the submission {len(found.answers)}.")
-    return [notebook.cells[i].source for i in found.answers], None
+    return None, (f"Exercise {exercise.id} has {len(section.answers)} answer cell(s) in the book, the submission "
+                  f"{len(found.answers)}: keep the lines ### BEGIN SOLUTION and ### END SOLUTION in your answer cell.")
 
 
 # --- package exercises ------------------------------------------------------------------------------------
@@ -389,7 +395,7 @@ def judge_tests(records, code, timed_out, timeout, output_file):
         else:
             lines.append(f"The test process {describe_exit(code)}:\n{tail(output_file)}")
     total = len(set(started))
-    if total:
+    if total and not timed_out and not running:
         lines.insert(0, f"{len(passed)} of {total} tests passed.")
     return False, "\n".join(lines)
 
@@ -682,6 +688,88 @@ def gradescope_results(results, seconds):
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+
+
+VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
+# Gradescope's results.json, as JSON Schema (the fields this grader writes, and the
+# other optional ones Gradescope documents).
+GRADESCOPE_SCHEMA = {
+    "type": "object",
+    "required": ["tests"],
+    "properties": {
+        "score": {"type": "number"},
+        "execution_time": {"type": "number", "minimum": 0},
+        "output": {"type": "string"},
+        "output_format": {"type": "string"},
+        "visibility": {"enum": list(VISIBILITY)},
+        "stdout_visibility": {"enum": list(VISIBILITY)},
+        "extra_data": {"type": "object"},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["score", "max_score", "name"],
+                "properties": {
+                    "score": {"type": "number", "minimum": 0},
+                    "max_score": {"type": "number", "minimum": 0},
+                    "status": {"enum": ["passed", "failed"]},
+                    "name": {"type": "string"},
+                    "number": {"type": "string"},
+                    "output": {"type": "string"},
+                    "output_format": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "visibility": {"enum": list(VISIBILITY)},
+                    "extra_data": {"type": "object"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        "leaderboard": {"type": "array"},
+    },
+    "additionalProperties": False,
+}
+
+
+def format_problems(data):
+    """What in ``data`` does not follow Gradescope's results.json format (GRADESCOPE_SCHEMA)."""
+
+    def is_number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def check(value, schema, where):
+        found = []
+        if "enum" in schema and value not in schema["enum"]:
+            found.append(f"{where} = {value!r}, expected one of {schema['enum']}")
+        kind = schema.get("type")
+        types = {"object": dict, "array": list, "string": str}
+        if kind == "number":
+            if not is_number(value):
+                return found + [f"{where} = {value!r} is not a number"]
+            if "minimum" in schema and value < schema["minimum"]:
+                found.append(f"{where} = {value!r} is below {schema['minimum']}")
+        elif kind in types and not isinstance(value, types[kind]):
+            return found + [f"{where} is not a{'n' if kind[0] in 'aeiou' else ''} {kind}"]
+        if kind == "object":
+            found += [f"{where}: {key!r} is missing" for key in schema.get("required", []) if key not in value]
+            properties = schema.get("properties")
+            for key, item in value.items():
+                if properties is not None and key in properties:
+                    found += check(item, properties[key], f"{where}.{key}")
+                elif schema.get("additionalProperties") is False:
+                    found.append(f"{where}: unknown field {key!r}")
+        if kind == "array" and "items" in schema:
+            for index, item in enumerate(value):
+                found += check(item, schema["items"], f"{where}[{index}]")
+        return found
+
+    problems = check(data, GRADESCOPE_SCHEMA, "results")
+    if not problems:
+        for index, test in enumerate(data["tests"]):
+            if test["score"] > test["max_score"]:
+                problems.append(f"results.tests[{index}]: score {test['score']} exceeds max_score {test['max_score']}")
+        if "score" in data and abs(data["score"] - sum(t["score"] for t in data["tests"])) > 1e-9:
+            problems.append("results.score is not the sum of the tests' scores")
+    return problems
 
 
 def parser():

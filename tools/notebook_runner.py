@@ -53,7 +53,9 @@ def cell_record(cell, index, reply):
     record = {"event": "done", "cell": index, "status": "ok" if status == "ok" else "error",
               "stdout": clip(plain("".join(stdout))), "stderr": clip(plain("".join(stderr)))}
     if record["status"] == "error":
-        source = error or content
+        # A reply made up after a timeout names TimeoutError; the kernel's own
+        # error output then only shows the KeyboardInterrupt of the interrupt.
+        source = content if content.get("ename") == "TimeoutError" or error is None else error
         record["ename"] = source.get("ename", "Error")
         record["evalue"] = plain(str(source.get("evalue", "")))
         record["traceback"] = clip(plain("\n".join(source.get("traceback", []) or [])))

@@ -161,9 +161,8 @@ def derivative_lines(function):
         return [f"applies {function.name}.backward"]
     if "*" in labels:
         return [labels["*"]]
-    needs = function.needs_input_grad or (True,) * len(function.inputs)
     lines = []
-    for name, needed in zip(input_names(function), needs):
+    for name, needed in zip(input_names(function), function.needs_input_grad):
         if needed and name in labels:
             lines.append(labels[name])
     return lines
@@ -363,8 +362,7 @@ def reverse_parts(output, gradients=None, max_values=6):
             lines = [f"{node.name}Backward"] + derivative_lines(node)
             nodes.append(_node(f"{identifier}_backward", lines, STYLES["backward"]))
             several = len(node.inputs) > 1
-            needs = node.needs_input_grad or tuple(t.requires_grad for t in node.inputs)
-            for name, parent, needed in zip(input_names(node), node.inputs, needs):
+            for name, parent, needed in zip(input_names(node), node.inputs, node.needs_input_grad):
                 if not (needed and parent.requires_grad):
                     continue
                 label = f"label={quote(name)}, " if several else ""
@@ -480,7 +478,7 @@ def flowing_gradients(output, grad=None):
         function = tensor.grad_fn
         if function is None:
             continue
-        if getattr(function, "_freed", False):
+        if function._freed:
             raise RuntimeError(
                 f"flowing_gradients: {function.name} released its saved values in an earlier backward(); "
                 "call flowing_gradients before backward(), or run backward(retain_graph=True)"

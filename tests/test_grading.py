@@ -1,0 +1,518 @@
+"""The student edition and the grader, end to end (slow: they run tests and notebooks).
+
+On a small made-up book (fast to grade):
+
+- the full edition earns full marks, a fresh student edition none;
+- a submission whose answers hang, exit the interpreter (``os._exit``,
+  ``sys.exit``), kill the notebook's kernel or write to stderr loses only
+  the exercises those answers belong to, each with the reason in its
+  output, and grading it twice gives the same grades;
+- answers uploaded as loose files are found.
+
+On the book itself:
+
+- the full edition earns full marks (every package exercise, and a notebook
+  exercise);
+- a freshly written student edition imports, hands out no answer, carries
+  valid nbgrader metadata, earns nothing on its stubbed exercises, and
+  loses no other test: every unit test that belongs to no stubbed exercise
+  passes there as it does in the full edition;
+- a student edition with some answers right and some wrong gets exactly the
+  expected grade of each exercise, and its results.json follows Gradescope's
+  format.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools import checks
+from tools.chapters import ROOT, find_chapters
+from tools.exercises import find_regions, load_book, region_body, regions_of_file, replace_regions
+from tools.grade import format_problems, grade
+from tools.student import current_notebook, write_student_edition
+
+pytestmark = pytest.mark.slow
+
+PYTHON = sys.executable
+
+# --- a small book ---------------------------------------------------------------------------------------
+
+MINI = {
+    "exercises.toml": """\
+        [[exercise]]
+        id = "1.1"
+        title = "Double"
+        chapter = 1
+        points = 1
+        kind = "package"
+        where = "framework/ops.py"
+
+        [[exercise]]
+        id = "1.2"
+        title = "Halve"
+        chapter = 1
+        points = 2
+        kind = "package"
+        where = "framework/ops.py"
+
+        [[exercise]]
+        id = "1.3"
+        title = "The answer"
+        chapter = 1
+        points = 2
+        kind = "notebook"
+        where = "chapters/01_mini.md"
+
+        [[exercise]]
+        id = "1.4"
+        title = "Cube"
+        chapter = 1
+        points = 1
+        kind = "notebook"
+        where = "chapters/01_mini.md"
+        """,
+    "pyproject.toml": """\
+        [tool.pytest.ini_options]
+        pythonpath = ["."]
+        markers = ["exercise(id): the test checks this exercise"]
+        """,
+    "framework/__init__.py": "",
+    "framework/ops.py": '''\
+        def double(x):
+            ### BEGIN SOLUTION
+            return 2 * x
+            ### END SOLUTION
+
+
+        def halve(x):
+            ### BEGIN SOLUTION
+            return x / 2
+            ### END SOLUTION
+
+
+        def unrelated():
+            return 1
+        ''',
+    "tests/test_ops.py": '''\
+        import pytest
+
+        from framework.ops import double, halve, unrelated
+
+
+        @pytest.mark.exercise("1.1")
+        def test_double():
+            assert double(3) == 6, f"double(3) gives {double(3)}, expected 6"
+
+
+        @pytest.mark.exercise("1.1")
+        def test_double_negative():
+            assert double(-1) == -2
+
+
+        @pytest.mark.exercise("1.2")
+        def test_halve():
+            assert halve(3) == 1.5, f"halve(3) gives {halve(3)}, expected 1.5"
+
+
+        def test_unrelated():
+            assert unrelated() == 1
+        ''',
+    "chapters/01_mini.md": """\
+        ---
+        jupytext:
+          text_representation:
+            extension: .md
+            format_name: myst
+        kernelspec:
+          display_name: Python 3
+          language: python
+          name: python3
+        ---
+
+        # A small book
+
+        ```{code-cell} ipython3
+        base = 40
+        ```
+
+        ## Exercises
+
+        ### Exercise 1.1: Double (1 point)
+
+        In the package.
+
+        ### Exercise 1.2: Halve (2 points)
+
+        In the package.
+
+        ### Exercise 1.3: The answer (2 points)
+
+        ```{code-cell} ipython3
+        ### BEGIN SOLUTION
+        answer = base + 2
+        ### END SOLUTION
+        ```
+
+        ```{code-cell} ipython3
+        if answer != 42:
+            raise AssertionError(f"answer = {answer}, expected 42")
+        print("Exercise 1.3: right")
+        ```
+
+        ### Exercise 1.4: Cube (1 point)
+
+        ```{code-cell} ipython3
+        def cube(v):
+            ### BEGIN SOLUTION
+            return v ** 3
+            ### END SOLUTION
+        ```
+
+        ```{code-cell} ipython3
+        if cube(3) != 27:
+            raise AssertionError(f"cube(3) = {cube(3)}, expected 27")
+        print("Exercise 1.4: right")
+        ```
+        """,
+}
+
+TIMEOUT = 5
+HANG = ["while True:", "    pass"]
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mini") / "book"
+    for name, text in MINI.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    assert load_book(root).problems == []
+    return root
+
+
+@pytest.fixture(scope="module")
+def mini_student(mini, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mini-student") / "edition"
+    write_student_edition(out, root=mini, log=lambda text: None)
+    return out
+
+
+def grades(results):
+    return {r.exercise.id: r.score for r in results}
+
+
+def fill_region(edition, path, index, body):
+    """Write ``body`` (lines, without indentation) into the index-th solution region of a file."""
+    target = Path(edition) / path
+    lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+    region = find_regions(lines)[index]
+    target.write_text("".join(replace_regions(lines, {region: [region.indent + line + "\n" for line in body]})),
+                      encoding="utf-8")
+
+
+def fill_cell(notebook_path, grade_id, source):
+    notebook = nbformat.read(notebook_path, as_version=4)
+    cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    assert len(cells) == 1, f"no answer cell {grade_id} in {notebook_path}"
+    cells[0].source = source
+    nbformat.write(notebook, notebook_path)
+
+
+def copy_edition(edition, tmp_path, name="submission"):
+    target = tmp_path / name
+    shutil.copytree(edition, target)
+    return target
+
+
+def test_the_full_small_book_earns_full_marks(mini):
+    results = grade(mini, reference=mini, timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 1, "1.2": 2, "1.3": 2, "1.4": 1}, [r.output for r in results]
+    outputs = {r.exercise.id: r.output for r in results}
+    assert outputs["1.1"] == "All 2 tests passed."
+    assert outputs["1.3"] == "The answer and check cells ran without error.\nExercise 1.3: right"
+
+
+def test_a_fresh_student_edition_earns_nothing_and_says_why(mini, mini_student):
+    text = (mini_student / "framework" / "ops.py").read_text()
+    assert 'raise NotImplementedError("Exercise 1.2: Halve")' in text and "return x / 2" not in text
+    assert "answer = base + 2" not in (mini_student / "notebooks" / "01_mini.ipynb").read_text()
+    results = grade(mini_student, reference=mini, timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 0, "1.2": 0, "1.3": 0, "1.4": 0}
+    outputs = {r.exercise.id: r.output for r in results}
+    assert "Every test failed with NotImplementedError: Exercise 1.1: Double" in outputs["1.1"]
+    assert "NotImplementedError: Exercise 1.2: Halve" in outputs["1.2"]
+    assert outputs["1.3"].startswith("The answer cell (cell 3) raised NotImplementedError: Exercise 1.3")
+    assert outputs["1.4"].startswith("The check cell (cell 7) raised NotImplementedError: Exercise 1.4")
+
+
+def test_hangs_and_crashes_cost_only_their_own_exercises(mini, mini_student, tmp_path):
+    submission = copy_edition(mini_student, tmp_path)
+    fill_region(submission, "framework/ops.py", 0, ["return x + x"])  # right
+    fill_region(submission, "framework/ops.py", 1, HANG)  # never returns
+    notebook = submission / "notebooks" / "01_mini.ipynb"
+    fill_cell(notebook, "exercise-1-3", "### BEGIN SOLUTION\nimport os\nos._exit(3)\n### END SOLUTION")
+    fill_cell(notebook, "exercise-1-4",  # right, and noisy on stderr
+              "import sys\ndef cube(v):\n    ### BEGIN SOLUTION\n    print('cubing', v, file=sys.stderr)\n"
+              "    return v * v * v\n    ### END SOLUTION")
+    first = grade(submission, reference=mini, timeout=TIMEOUT)
+    assert grades(first) == {"1.1": 1, "1.2": 0, "1.3": 0, "1.4": 1}
+    outputs = {r.exercise.id: r.output for r in first}
+    assert outputs["1.2"].startswith(f"The tests were still running after {TIMEOUT} s, the time limit")
+    assert "Running: test_halve" in outputs["1.2"]
+    assert outputs["1.3"].startswith("The kernel died while running the answer cell (cell 3): the code exited")
+    assert "wrote to stderr" in outputs["1.4"] and "cubing 3" in outputs["1.4"]
+
+    second = grade(submission, reference=mini, timeout=TIMEOUT)
+    assert [(r.exercise.id, r.score, r.output) for r in second] == [(r.exercise.id, r.score, r.output) for r in first]
+
+
+def test_exits_and_endless_loops_in_every_place(mini, mini_student, tmp_path):
+    submission = copy_edition(mini_student, tmp_path)
+    fill_region(submission, "framework/ops.py", 0, ["import os", "os._exit(4)"])
+    fill_region(submission, "framework/ops.py", 1, ["import sys", "sys.exit(1)"])
+    notebook = submission / "notebooks" / "01_mini.ipynb"
+    fill_cell(notebook, "exercise-1-3", "### BEGIN SOLUTION\nimport sys\nsys.exit(0)\n### END SOLUTION")
+    fill_cell(notebook, "exercise-1-4", "def cube(v):\n    ### BEGIN SOLUTION\n    while True:\n        pass\n"
+                                        "    ### END SOLUTION")
+    results = grade(submission, reference=mini, timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 0, "1.2": 0, "1.3": 0, "1.4": 0}
+    outputs = {r.exercise.id: r.output for r in results}
+    assert "exited with status 4 while running test_double" in outputs["1.1"]
+    assert "test_halve failed" in outputs["1.2"] and "SystemExit" in outputs["1.2"]
+    assert "raised SystemExit" in outputs["1.3"] or "kernel died" in outputs["1.3"]
+    assert outputs["1.4"].startswith(f"The check cell (cell 7) was still running after {TIMEOUT} s")
+
+
+def test_answers_uploaded_as_loose_files_are_found_and_the_command_writes_results_json(mini, mini_student,
+                                                                                       tmp_path):
+    filled = copy_edition(mini_student, tmp_path, "filled")
+    fill_region(filled, "framework/ops.py", 1, ["return x * 0.5"])
+    fill_cell(filled / "notebooks" / "01_mini.ipynb", "exercise-1-3",
+              "### BEGIN SOLUTION\nanswer = 41\n### END SOLUTION")
+    flat = tmp_path / "upload"
+    flat.mkdir()
+    shutil.copy(filled / "framework" / "ops.py", flat / "ops.py")
+    shutil.copy(filled / "notebooks" / "01_mini.ipynb", flat / "01_mini.ipynb")
+    results = tmp_path / "results" / "results.json"
+    command = [PYTHON, "-m", "tools.grade", str(flat), "--reference", str(mini), "--timeout", str(TIMEOUT),
+               "--json", str(results), "--exercises", "1.2", "1.3"]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "total" in run.stdout and "1.3" in run.stdout
+    data = json.loads(results.read_text())
+    assert format_problems(data) == []
+    assert [(t["number"], t["score"], t["max_score"]) for t in data["tests"]] == [("1.2", 2, 2), ("1.3", 0, 2)]
+    assert "answer = 41, expected 42" in data["tests"][1]["output"]
+    assert data["score"] == 2
+
+
+# --- the book itself ------------------------------------------------------------------------------------------
+
+
+def book_selection():
+    """The exercises the real book can stub and grade now, and the options that select them."""
+    book = load_book(ROOT)
+    ready = book.ready()
+    everything = len(ready) == len(book.exercises) and not book.stray_regions()
+    return book, ready, [] if everything else ["--exercises", *[e.id for e in ready]]
+
+
+def graded_selection(ready):
+    """Every package exercise and one notebook exercise (executing a whole chapter takes a while)."""
+    package = [e for e in ready if e.kind == "package"]
+    notebook = [e for e in ready if e.kind == "notebook"][:1]
+    return package + notebook
+
+
+def run_grade(path, exercises, json_path, timeout=120):
+    command = [PYTHON, "-m", "tools.grade", str(path), "--quiet", "--timeout", str(timeout), "--json",
+               str(json_path), "--exercises", *[e.id for e in exercises]]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    assert json_path.exists(), run.stdout + run.stderr
+    data = json.loads(json_path.read_text())
+    assert format_problems(data) == [], format_problems(data)
+    return run, {t["number"]: t for t in data["tests"]}
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    """A student edition of the book, written by the command."""
+    book, ready, options = book_selection()
+    out = tmp_path_factory.mktemp("student") / "edition"
+    run = subprocess.run([PYTHON, "-m", "tools.student", str(out), *options], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out, book, ready
+
+
+def test_the_full_edition_earns_full_marks(tmp_path):
+    book, ready, _ = book_selection()
+    selection = graded_selection(ready)
+    assert selection, "no exercise is ready to grade"
+    run, tests = run_grade(ROOT, selection, tmp_path / "results.json")
+    lost = {number: test["output"] for number, test in tests.items() if test["score"] != test["max_score"]}
+    assert not lost, "the full edition loses points:\n" + "\n".join(f"{k}: {v}" for k, v in lost.items())
+    assert run.returncode == 0
+
+
+def test_the_student_edition_imports_and_hands_out_no_answer(student):
+    out, book, ready = student
+    modules = sorted(
+        ".".join(path.relative_to(out).with_suffix("").parts).removesuffix(".__init__")
+        for path in (out / "framework").rglob("*.py")
+    )
+    script = (f"import importlib, sys, framework\nassert framework.__file__.startswith({str(out)!r})\n"
+              "for name in sys.argv[1:]:\n    importlib.import_module(name)\n")
+    env = {**os.environ, "PYTHONPATH": str(out)}
+    run = subprocess.run([PYTHON, "-c", script, *modules], cwd=out, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+
+    stubbed = {e.id for e in ready}
+    for exercise in ready:
+        if exercise.kind == "package":
+            lines, regions = regions_of_file(ROOT, exercise.where)
+            student_text = (out / exercise.where).read_text(encoding="utf-8")
+            for region in book.regions_of(exercise):
+                body = "".join(region_body(lines, region.region))
+                assert body.strip() and body not in student_text, f"{region.where}: the answer is still there"
+                assert f'raise NotImplementedError("{exercise.label}")' in student_text
+    for chapter in find_chapters(out / "chapters"):
+        notebook = nbformat.read(out / "notebooks" / chapter.notebook_name, as_version=4)
+        everything = json.dumps(notebook) + (out / "chapters" / chapter.source.name).read_text(encoding="utf-8")
+        for exercise in ready:
+            if exercise.kind == "notebook" and exercise.where.endswith(chapter.source.name):
+                reference = book.sections[exercise.id]
+                source = chapter_cells(chapter.source.name)
+                for index in reference.answers:
+                    cell_lines = source.cells[index].source.splitlines(keepends=True)
+                    for region in find_regions(cell_lines):
+                        body = "".join(region_body(cell_lines, region)).strip()
+                        assert body not in everything, f"the answer of exercise {exercise.id} is in {chapter.stem}"
+        for exercise in ready:
+            if exercise.kind == "package":
+                lines, _ = regions_of_file(ROOT, exercise.where)
+                for region in book.regions_of(exercise):
+                    shown = textwrap.dedent("".join(region_body(lines, region.region))).strip()
+                    assert json.dumps(shown)[1:-1] not in json.dumps(notebook), (
+                        f"notebooks/{chapter.notebook_name} shows the answer of exercise {exercise.id}")
+        graded = [c.metadata["nbgrader"] for c in notebook.cells if "nbgrader" in c.metadata]
+        ids = [meta["grade_id"] for meta in graded]
+        mine = [e for e in ready if e.kind == "notebook" and e.where.endswith(chapter.source.name)]
+        assert len(ids) == len(set(ids)), f"{chapter.stem}: repeated nbgrader grade_id"
+        assert {e.grade_id for e in mine} | {e.grade_id + "-check" for e in mine} <= set(ids), chapter.stem
+        assert all(any(i == e.grade_id or i.startswith(e.grade_id + "-") for e in mine) for i in ids)
+        assert sum(meta.get("points", 0) for meta in graded) == sum(e.points for e in mine), chapter.stem
+    assert stubbed, "the edition stubs no exercise"
+
+
+def chapter_cells(name):
+    """The full edition's chapter as notebook JSON (sources only)."""
+    from tools.build import chapter_notebook
+
+    (chapter,) = [c for c in find_chapters(ROOT / "chapters") if c.source.name == name]
+    return chapter_notebook(chapter)
+
+
+def test_the_student_notebooks_keep_the_books_outputs_and_pass_the_notebook_checks(student):
+    out, book, ready = student
+    compared = 0
+    for chapter in find_chapters(out / "chapters"):
+        full = find_chapters(ROOT / "chapters")
+        (original,) = [c for c in full if c.stem == chapter.stem]
+        if current_notebook(ROOT, original) is None:
+            continue  # the full edition's notebook is missing or stale: nothing to keep
+        stored = checks.read_notebook(out / "notebooks" / chapter.notebook_name)
+        problems = []
+        for check in checks.NOTEBOOK_CHECKS:
+            problems += check(chapter, stored)
+        assert problems == [], "\n".join(problems)
+        compared += 1
+    assert compared or not find_chapters(out / "chapters")
+
+
+def test_the_student_edition_earns_nothing_on_its_stubbed_exercises(student, tmp_path):
+    out, book, ready = student
+    run, tests = run_grade(out, graded_selection(ready), tmp_path / "results.json")
+    earned = {number: test["output"] for number, test in tests.items() if test["score"] != 0}
+    assert not earned, "stubbed exercises earn points:\n" + "\n".join(f"{k}: {v}" for k, v in earned.items())
+    for number, test in tests.items():
+        assert "NotImplementedError" in test["output"], (number, test["output"])
+    assert run.returncode == 1
+
+
+def failing_tests(root, arguments):
+    """Node ids of the tests that fail (or error) when pytest runs ``arguments`` in ``root``."""
+    report = Path(root) / ".grading-junit.xml"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("HYPOTHESIS_PROFILE", None)
+    subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *arguments],
+                   cwd=root, env=env, capture_output=True, text=True, timeout=3600)
+    failing = set()
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            path = case.get("classname", "").replace(".", "/")
+            failing.add((path, case.get("name")))
+    report.unlink()
+    return failing
+
+
+def test_the_student_edition_loses_no_test_outside_its_exercises(student):
+    """Every test that marks no exercise passes in the student edition, unless it fails in the full edition too.
+
+    A test that fails here needs the code of a stubbed exercise: it carries
+    that exercise's mark (``@pytest.mark.exercise("N.K")``) so that the
+    student edition leaves it out and the grader counts it for the exercise.
+    (The notebook checks are tried on the student notebooks above; this test
+    file is left out, it would write another edition.)
+    """
+    out, book, ready = student
+    arguments = ["tests", "-m", "not exercise", "--ignore=tests/test_grading.py", "--ignore=tests/test_notebooks.py"]
+    failing = failing_tests(out, arguments)
+    if not failing:
+        return
+    # Run the failing tests' files in the full edition: a test failing there too is not lost.
+    files = sorted({f"{path}.py" for path, _ in failing})
+    also_in_full = failing_tests(ROOT, [*files, "-m", "not exercise"])
+    lost = sorted(failing - also_in_full)
+    assert not lost, (
+        "tests that pass in the full edition fail in the student edition; give each the mark of the exercise "
+        "whose code it needs:\n" + "\n".join(f"  {path}.py::{name}" for path, name in lost)
+    )
+
+
+def test_some_answers_right_and_some_wrong_get_exactly_their_grades(student, tmp_path):
+    out, book, ready = student
+    submission = copy_edition(out, tmp_path)
+    package = [e for e in ready if e.kind == "package"]
+    notebook = [e for e in ready if e.kind == "notebook"]
+    right = package[::2][:2] + notebook[:1]
+    wrong = package[1::2][:2]
+    for exercise in right + wrong:
+        if exercise.kind == "package":
+            lines, every = regions_of_file(ROOT, exercise.where)
+            mine = [r.region for r in book.regions_of(exercise)]
+            for region in mine:
+                index = [r.region for r in every].index(region)
+                body = [line.rstrip("\n")[len(region.indent):] for line in region_body(lines, region)]
+                fill_region(submission, exercise.where, index, body if exercise in right else ["return None"])
+        else:
+            (chapter,) = [c for c in find_chapters(ROOT / "chapters") if exercise.where.endswith(c.source.name)]
+            reference = chapter_cells(chapter.source.name)
+            (answer,) = book.sections[exercise.id].answers
+            fill_cell(submission / "notebooks" / chapter.notebook_name, exercise.grade_id,
+                      reference.cells[answer].source)
+    graded = right + wrong
+    run, tests = run_grade(submission, graded, tmp_path / "results.json")
+    expected = {e.id: (e.points if e in right else 0) for e in graded}
+    assert {number: test["score"] for number, test in tests.items()} == expected, run.stdout
