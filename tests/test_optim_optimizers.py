@@ -180,6 +180,19 @@ def test_adamw_decays_the_weights_outside_the_gradient():
     assert not np.allclose(adam[-1][0], expected[-1][0])
 
 
+def test_adam_state_counts_steps_and_keeps_the_raw_averages():
+    """The state holds m and v before bias correction, under PyTorch's names."""
+    x = tensor([1.0, 2.0], requires_grad=True)
+    optimizer = optim.Adam([x], lr=0.01, betas=(0.5, 0.75))
+    for grad in ([2.0, -4.0], [4.0, 0.0]):
+        set_grads([x], [np.array(grad)])
+        optimizer.step()
+    state = optimizer.state[x]
+    assert state["step"] == 2
+    np.testing.assert_allclose(state["exp_avg"], 0.5 * (0.5 * np.array([2.0, -4.0])) + 0.5 * np.array([4.0, 0.0]))
+    np.testing.assert_allclose(state["exp_avg_sq"], 0.75 * (0.25 * np.array([4.0, 16.0])) + 0.25 * np.array([16.0, 0.0]))
+
+
 def test_adam_first_step_moves_every_coordinate_by_about_lr():
     """With bias correction, m̂/√v̂ = g/|g| at step 1, whatever the gradient's size."""
     x = tensor([1.0, -2.0, 3.0], requires_grad=True)
@@ -193,15 +206,18 @@ def test_adam_first_step_moves_every_coordinate_by_about_lr():
 
 
 ALL_OPTIMIZERS = [
-    lambda p, **kw: optim.SGD(p, lr=0.1, **kw),
-    lambda p, **kw: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1, **kw),
-    lambda p, **kw: optim.Adagrad(p, lr=0.1, **kw),
-    lambda p, **kw: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True, **kw),
-    lambda p, **kw: optim.Adam(p, lr=0.01, **kw),
-    lambda p, **kw: optim.AdamW(p, lr=0.01, **kw),
+    pytest.param(lambda p, **kw: optim.SGD(p, lr=0.1, **kw), id="sgd"),
+    pytest.param(lambda p, **kw: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1, **kw),
+                 id="nesterov"),
+    pytest.param(lambda p, **kw: optim.Adagrad(p, lr=0.1, **kw), id="adagrad"),
+    pytest.param(lambda p, **kw: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True, **kw), id="rmsprop"),
+    pytest.param(lambda p, **kw: optim.Adam(p, lr=0.01, **kw), id="adam"),
+    pytest.param(lambda p, **kw: optim.AdamW(p, lr=0.01, **kw), id="adamw"),
+    # Adamax is Exercise 7.1 (see tests/test_optim_exercises.py).
+    pytest.param(lambda p, **kw: optim.Adamax(p, lr=0.01, weight_decay=0.1, **kw), id="adamax",
+                 marks=pytest.mark.exercise("7.1")),
 ]
-IDS = ["sgd", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
-by_optimizer = pytest.mark.parametrize("make", ALL_OPTIMIZERS, ids=IDS)
+by_optimizer = pytest.mark.parametrize("make", ALL_OPTIMIZERS)
 
 
 @by_optimizer
@@ -362,7 +378,7 @@ def test_loading_another_optimizers_state_is_an_error():
 
 
 @pytest.mark.parametrize("lr", [-0.1, math.inf, math.nan])
-@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.RMSprop, optim.Adam, optim.AdamW])
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adagrad, optim.RMSprop, optim.Adam, optim.AdamW, optim.Adamax])
 def test_a_negative_or_non_finite_learning_rate_is_an_error(cls, lr):
     with pytest.raises(ValueError, match=f"{cls.__name__}: .*lr"):
         cls([tensor([1.0], requires_grad=True)], lr=lr)

@@ -185,7 +185,7 @@ def test_clip_grad_value_matches_pytorch():
         np.testing.assert_array_equal(mine.grad.data, their.grad.numpy())
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax"])
 def test_default_settings_are_pytorchs(name):
     ours = getattr(optim, name)([tensor([1.0], requires_grad=True)]).param_groups[0]
     theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)]).param_groups[0]

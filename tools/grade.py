@@ -555,12 +555,20 @@ def grade_chapter(chapter, exercises, submission, book, workspaces, timeout):
     budgets = {e.id: float(timeout) for e in pending}
     began = time.monotonic()
     if len(pending) > 1:
+        # All answers in one run, in the order of the chapter. An exercise's
+        # verdict is final when it passes, or when it fails with every earlier
+        # exercise passed (its cells then ran after the student's own, correct,
+        # earlier answers, as when the notebook is run from the top). The
+        # others are run again on their own.
         records, ending = run_notebook(notebook_with([e.id for e in pending]), chapter.stem, workspaces,
                                        exercise_of_cell, budgets, f"chapter-{chapter.number:02d}")
-        for exercise in pending:
-            passed, output = judge_cells(exercise, sections[exercise.id], records, ending, timeout)
-            if passed:
-                results[exercise.id] = Result(exercise, True, output)
+        clean = True
+        for exercise in sorted(pending, key=lambda e: sections[e.id].cells[0]):
+            section = sections[exercise.id]
+            passed, output = judge_cells(exercise, section, records, ending, timeout)
+            if passed or (clean and section.cells[0] in records):
+                results[exercise.id] = Result(exercise, passed, output)
+            clean = clean and passed
     shared = (time.monotonic() - began) / len(pending)
     for exercise in pending:
         if exercise.id in results:

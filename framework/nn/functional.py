@@ -27,14 +27,14 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 class LinearFunction(Function):
-    """y = x W^T + b for a batch of rows x, one fused operation.
+    r"""y = x W^T + b for a batch of rows x, one fused operation.
 
     Shapes: x is (..., in), W is (out, in) as in PyTorch, b is (out,), y is
     (..., out). With the gradient G = dL/dy:
 
-    $$\\frac{\\partial L}{\\partial x} = G W, \\qquad
-      \\frac{\\partial L}{\\partial W} = G^T x, \\qquad
-      \\frac{\\partial L}{\\partial b} = \\textstyle\\sum_{\\text{rows}} G.$$
+    $$\frac{\partial L}{\partial x} = G W, \qquad
+      \frac{\partial L}{\partial W} = G^T x, \qquad
+      \frac{\partial L}{\partial b} = \textstyle\sum_{\text{rows}} G.$$
 
     ``W.T`` is a view: NumPy hands the transposed layout to the matrix
     product routine without copying, so the transpose costs nothing.
@@ -287,13 +287,13 @@ def mse_loss(prediction, target, reduction="mean"):
 
 
 class CrossEntropyFunction(Function):
-    """Cross-entropy of class-index targets given raw scores (logits).
+    r"""Cross-entropy of class-index targets given raw scores (logits).
 
     For one example with logits z (C classes) and target class t:
 
-    $$L = -\\log \\operatorname{softmax}(z)_t
-        = \\log \\sum_j e^{z_j} - z_t
-        = m + \\log \\sum_j e^{z_j - m} - z_t, \\quad m = \\max_j z_j,$$
+    $$L = -\log \operatorname{softmax}(z)_t
+        = \log \sum_j e^{z_j} - z_t
+        = m + \log \sum_j e^{z_j - m} - z_t, \quad m = \max_j z_j,$$
 
     finite for logits of any size (log-sum-exp). The gradient is
     dL/dz = softmax(z) - onehot(t): the predicted probabilities minus
@@ -316,13 +316,11 @@ class CrossEntropyFunction(Function):
     def backward(self, gy):
         (probabilities,) = self.saved
         n = probabilities.shape[0]
-        scale = _reduction_scale(gy, n, self.reduction)
-        if self.reduction == "none":
-            scale = scale[:, None]
-        grad = probabilities * scale
-        rows = np.arange(n)
-        grad[rows, self.target] -= scale if np.ndim(scale) == 0 else scale[:, 0]
-        return grad
+        grad = probabilities.copy()  # softmax(z) - onehot(t), row by row
+        grad[np.arange(n), self.target] -= 1
+        if self.reduction == "none":  # one loss per row, each with its own incoming gradient
+            return grad * gy[:, None]
+        return grad * _reduction_scale(gy, n, self.reduction)
 
 
 def class_indices(target, n_rows, n_classes, loss_name="cross_entropy"):
@@ -379,11 +377,11 @@ def cross_entropy(logits, target, reduction="mean"):
 
 
 class BCEWithLogitsFunction(Function):
-    """Binary cross-entropy of targets y in [0, 1] given logits x.
+    r"""Binary cross-entropy of targets y in [0, 1] given logits x.
 
     With p = sigmoid(x):  L = -[y log p + (1 - y) log(1 - p)], rewritten as
 
-    $$L = \\max(x, 0) - x y + \\log(1 + e^{-|x|}),$$
+    $$L = \max(x, 0) - x y + \log(1 + e^{-|x|}),$$
 
     which never overflows and never takes log(0). dL/dx = sigmoid(x) - y.
     """

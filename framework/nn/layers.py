@@ -22,9 +22,8 @@ class Linear(Module):
     transpose is free here: ``F.linear`` is one fused operation and NumPy
     multiplies by the transposed view ``W.T`` without copying it.
 
-    The parameters are float32 by default: half the memory of float64 and
-    about twice the speed in matrix products, and precise enough for
-    training. Pass ``dtype=np.float64`` for gradient checks. Inputs must
+    The parameters are float32 by default: half the memory of float64,
+    faster matrix products, and precise enough for training. Pass ``dtype=np.float64`` for gradient checks. Inputs must
     have the same dtype as the weight.
 
     Initialisation as in PyTorch: weight and bias uniform in

@@ -1,4 +1,4 @@
-"""Adam and AdamW: momentum and RMSProp together, with bias correction (Chapter 7)."""
+"""Adam, AdamW and Adamax: momentum and RMSProp together, with bias correction (Chapter 7)."""
 
 import math
 
@@ -56,7 +56,6 @@ class Adam(Optimizer):
             state["exp_avg"] = np.zeros_like(param.data)
             state["exp_avg_sq"] = np.zeros_like(param.data)
         beta1, beta2 = group["betas"]
-        ### BEGIN SOLUTION
         state["step"] += 1
         step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
         exp_avg *= beta1
@@ -66,7 +65,6 @@ class Adam(Optimizer):
         step_size = group["lr"] / (1 - beta1**step)
         denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + group["eps"]
         param.data -= step_size * (exp_avg / denominator)
-        ### END SOLUTION
 
 
 class AdamW(Adam):
@@ -91,3 +89,45 @@ class AdamW(Adam):
         if group["weight_decay"]:
             param.data *= 1 - group["lr"] * group["weight_decay"]
         self.adam_step(param, grad, state, group)
+
+
+class Adamax(Adam):
+    """Adamax (Kingma and Ba, 2015, section 7), as ``torch.optim.Adamax``.
+
+    ``Adamax(params, lr=0.002, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``.
+    Adam's sibling: instead of the root of a running average of squared
+    gradients, it divides by a decaying maximum of the gradient's size.
+    The maximum is not pulled towards zero by its zero start, so only the
+    first moment needs a bias correction.
+    """
+
+    def __init__(self, params, lr=0.002, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def update(self, param, grad, state, group):
+        """Adamax's step for one parameter θ, at step t = 1, 2, ... (m and u start at 0)::
+
+            g ← g + λ θ                      weight decay λ (if λ > 0)
+            m ← β₁ m + (1 − β₁) g            first moment, as in Adam
+            u ← max(β₂ u, |g| + ε)           decaying maximum of |g|, elementwise
+            θ ← θ − η m / ((1 − β₁ᵗ) u)
+
+        ``state`` holds ``"step"`` (t), ``"exp_avg"`` (m) and ``"exp_inf"``
+        (u); the arrays are updated in place.
+        """
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(param.data)
+            state["exp_inf"] = np.zeros_like(param.data)
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * param.data
+        beta1, beta2 = group["betas"]
+        ### BEGIN SOLUTION
+        state["step"] += 1
+        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        exp_avg *= beta1
+        exp_avg += (1 - beta1) * grad
+        np.maximum(beta2 * exp_inf, np.abs(grad) + group["eps"], out=exp_inf)
+        step_size = group["lr"] / (1 - beta1 ** state["step"])
+        param.data -= step_size * (exp_avg / exp_inf)
+        ### END SOLUTION
