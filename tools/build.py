@@ -95,11 +95,32 @@ def assign_cell_ids(notebook):
 
 
 def strip_volatile(notebook):
-    """Remove run-dependent metadata that execution added."""
+    """Remove run-dependent metadata that execution added, and merge printed text.
+
+    The kernel may deliver one cell's printed text in several pieces,
+    depending on timing; joining neighbouring pieces of the same stream
+    makes the stored notebook the same on every run.
+    """
     notebook.metadata = stable_metadata(notebook.metadata)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     return notebook
+
+
+def merge_streams(outputs):
+    """Join consecutive stream outputs of the same name (stdout, stderr)."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")):
+            previous["text"] = previous["text"] + output["text"]
+        else:
+            merged.append(output)
+    return merged
 
 
 def execute(notebook, working_dir, timeout=CELL_TIMEOUT):

@@ -654,6 +654,7 @@ def _accumulate_leaf(leaf, g):
         g = g.astype(leaf.data.dtype)
     if type(g) is not np.ndarray:  # arithmetic on 0-d arrays gives NumPy scalars
         g = np.array(g)
+    g = g.view()  # flag a view, so the array other operations hold stays writeable
     g.flags.writeable = False
     leaf.grad = Tensor._result(g)
 
