@@ -58,6 +58,7 @@ def test_value_used_twice_accumulates():
     assert a.grad.item() == 4.0
 
 
+@pytest.mark.exercise("2.1")
 def test_diamond_graph():
     """y = sin(x) * exp(x): both branches reach x."""
     x = tensor(0.7, requires_grad=True)
@@ -145,6 +146,7 @@ def test_second_backward_needs_retain_graph():
         y.backward()
 
 
+@pytest.mark.exercise("2.1")
 def test_shared_part_of_two_graphs_is_released_by_the_first():
     x = tensor(2.0, requires_grad=True)
     shared = exp(x)

@@ -33,6 +33,7 @@ class SquareForgettingTheTwo(Function):
         return gy * x
 
 
+@pytest.mark.exercise("4.1")
 def test_right_gradients_pass_with_a_tiny_error():
     rng = np.random.default_rng(0)
     a = tensor(rng.standard_normal((3, 4)), requires_grad=True)
@@ -70,6 +71,7 @@ def test_gradcheck_error_is_an_assertion_error():
     assert issubclass(GradcheckError, AssertionError)
 
 
+@pytest.mark.exercise("2.1")
 def test_inputs_are_checked_in_float64_and_left_alone():
     x = tensor(np.array([0.5, 1.5], dtype=np.float32), requires_grad=True)
     seen = []

@@ -183,6 +183,8 @@ UNARY = [
 ]
 
 
+@pytest.mark.exercise("2.1")
+@pytest.mark.exercise("4.1")
 @pytest.mark.parametrize("op, numpy_op, elements", UNARY, ids=[u[0].__name__ for u in UNARY])
 @property_test
 @given(data=st.data())
@@ -373,6 +375,7 @@ def pieces_to_concatenate(draw):
     return pieces, axis
 
 
+@pytest.mark.exercise("5.1")
 @property_test
 @given(case=pieces_to_concatenate())
 def test_concatenate(case):
@@ -392,6 +395,7 @@ def test_stack(data):
     assert_gradients_check(lambda *ts: stack(ts, axis=axis), *pieces)
 
 
+@pytest.mark.exercise("5.2")
 @property_test
 @given(data=st.data())
 def test_where(data):
@@ -408,6 +412,7 @@ def test_where(data):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.exercise("4.1")
 @property_test
 @given(pair=broadcast_pair(values(0.5, 2.0), values(-2.0, 2.0)))
 def test_a_composite_expression(pair):
@@ -429,6 +434,8 @@ FLOAT32_CASES = [
 ]
 
 
+@pytest.mark.exercise("2.1")
+@pytest.mark.exercise("5.1")
 @pytest.mark.parametrize("f", FLOAT32_CASES)
 def test_float32_stays_float32(f):
     x = tensor([[0.25, 0.5], [0.75, 1.0]], dtype=np.float32, requires_grad=True)

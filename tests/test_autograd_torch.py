@@ -202,6 +202,10 @@ def leaf_values(seed):
 SEEDS = range(150)
 
 
+@pytest.mark.exercise("2.1")
+@pytest.mark.exercise("4.1")
+@pytest.mark.exercise("5.1")
+@pytest.mark.exercise("5.2")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_program_matches_pytorch(seed):
     values = leaf_values(seed)

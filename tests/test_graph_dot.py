@@ -270,6 +270,7 @@ def test_bad_kind_and_no_graph_are_clear_errors():
         reverse_dot(plain)
 
 
+@pytest.mark.exercise("4.1")
 def test_flowing_gradients_agree_with_backward():
     rng = np.random.default_rng(1)
     x = tensor(rng.normal(size=(4, 3)), name="x")

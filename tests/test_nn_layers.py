@@ -133,6 +133,7 @@ def test_activation_values_match_numpy(name):
     np.testing.assert_allclose(module(tensor(x)).data, reference(x), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.exercise("4.1")
 @pytest.mark.parametrize("name", [n for n in ACTIVATIONS if n != "identity"])
 def test_activation_gradients_pass_the_gradient_check(name):
     module, _ = ACTIVATIONS[name]
@@ -146,6 +147,7 @@ def test_softmax_along_the_first_axis_passes_the_gradient_check(function):
     gradcheck(lambda t: weighted_sum(function(t, axis=0)), leaf(rand(3, 4)))
 
 
+@pytest.mark.exercise("4.1")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("function", [F.softmax, F.log_softmax, F.sigmoid, F.tanh])
 def test_activations_are_finite_without_warnings_at_extreme_inputs(function, dtype):
@@ -180,6 +182,7 @@ def test_softmax_is_a_probability_distribution_and_log_softmax_its_log(x):
     np.testing.assert_allclose(np.exp(log_p), p, rtol=1e-10, atol=1e-300)
 
 
+@pytest.mark.exercise("4.1")
 def test_activations_keep_float32():
     x = tensor(rand(3, 4), dtype=np.float32, requires_grad=True)
     for module, _ in ACTIVATIONS.values():
@@ -238,6 +241,7 @@ def test_identity_returns_its_input():
 # -- agreement with PyTorch -------------------------------------------------------------------------------
 
 
+@pytest.mark.exercise("4.1")
 def test_linear_and_activations_match_pytorch():
     torch = pytest.importorskip("torch")
     nn.init.manual_seed(0)

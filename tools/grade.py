@@ -364,10 +364,12 @@ def judge_tests(records, code, timed_out, timeout, output_file):
         lines.append(f"Error while importing {r['node']}:")
         lines += ["    " + line for line in message[-6:]]
     messages = {(r.get("message") or "").strip() for r in failed}
-    unwritten = len(failed) > 1 and len(messages) == 1 and next(iter(messages)).startswith("NotImplementedError")
-    if unwritten:
-        lines.append(f"Every test failed with {next(iter(messages))} (the answer is not written yet).")
-    for r in [] if unwritten else failed:
+    same = len(failed) > 1 and len(messages) == 1
+    if same:
+        message = next(iter(messages))
+        note = " (the answer is not written yet)" if message.startswith("NotImplementedError") else ""
+        lines.append(f"Every test failed with {message}{note}.")
+    for r in [] if same else failed:
         name = r["test"].split("::", 1)[-1]
         where = f" (raised at {r['location']})" if r.get("location") else ""
         stage = "" if r["when"] == "call" else f" during {r['when']}"
@@ -802,8 +804,8 @@ def main(argv=None):
 
     def progress(result):
         if not args.quiet:
-            print(f"  {result.exercise.id:<6} {result.status:<7} {result.score:g} / {result.exercise.points:g}",
-                  file=sys.stderr, flush=True)
+            print(f"  {result.exercise.id:<6} {result.status:<7} {result.score:g} / {result.exercise.points:g}"
+                  f"  ({result.seconds:.1f} s)", file=sys.stderr, flush=True)
 
     try:
         results = grade(args.path, args.reference, args.exercises, args.timeout, max(1, args.jobs),
