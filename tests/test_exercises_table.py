@@ -174,6 +174,7 @@ def test_a_consistent_repository_has_no_problems(repo):
     assert (section.heading_title, section.heading_points) == ("The answer", 2)
     assert len(section.answers) == 1 and len(section.checks) == 1, "the cell under '## Notes' is no check cell"
     assert [e.id for e in book.ready()] == ["1.1", "1.2", "1.3"]
+    assert not any(book.stubbed(e) for e in book.exercises)
 
 
 def test_regions_go_to_the_exercises_in_order_or_by_function_name(repo):

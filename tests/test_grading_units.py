@@ -10,13 +10,11 @@
 
 import json
 import re
-import textwrap
 
 import jupytext
 import nbformat
-import pytest
 
-from tools.exercises import Exercise, Section, exercise_sections, find_regions
+from tools.exercises import Exercise, Section, exercise_sections
 from tools.grade import (
     GRADESCOPE_SCHEMA,
     Result,
@@ -297,7 +295,7 @@ def test_verdicts_on_notebook_cells():
     assert not passed and text.splitlines()[0] == "The check cell (cell 5) raised AssertionError: y = 15, expected 16"
 
     for record, reason in [({"status": "timeout"}, "still running after 60 s"),
-                           ({"status": "error", "ename": "TimeoutError", "evalue": ""}, "still running after 60 s"),
+                           ({"status": "error", "ename": "TimeLimitReached", "evalue": ""}, "still running after 60 s"),
                            ({"status": "died"}, "The kernel died while running the answer cell")]:
         passed, text = judge_cells(SQUARE, section, {**ok, 3: record}, None, 60)
         assert not passed and reason in text

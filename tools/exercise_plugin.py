@@ -8,7 +8,9 @@ Load it with ``-p tools.exercise_plugin``. Options:
   of every collected test as JSON (use with ``--collect-only``);
 - ``--exercise-log FILE``: append one JSON line when a test starts and one
   with its outcome, and one per collection error, so that the grader knows
-  which test was running if the process is stopped or dies.
+  which test was running if the process is stopped or dies;
+- ``--no-shrink``: property tests (Hypothesis) report their first failing
+  example instead of searching for a smaller one.
 """
 
 import json
@@ -23,6 +25,8 @@ def pytest_addoption(parser):
                     help="run only the tests of this exercise (repeatable)")
     group.addoption("--exercise-map", metavar="FILE", help="write {node id: [exercise ids]} as JSON")
     group.addoption("--exercise-log", metavar="FILE", help="log test starts and outcomes as JSON lines")
+    group.addoption("--no-shrink", action="store_true",
+                    help="property tests report the first failing example without shrinking it")
 
 
 def exercise_ids(item):
@@ -31,6 +35,24 @@ def exercise_ids(item):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "exercise(id): the test checks the exercise with this identifier")
+    if config.getoption("no_shrink"):
+        skip_shrinking()
+
+
+def skip_shrinking():
+    """Keep the loaded Hypothesis profile (seeds included) but drop its shrink phases.
+
+    A stub fails every example; shrinking the failure would take the grader
+    longer than the test itself. This runs after the conftest files have
+    loaded their profile.
+    """
+    try:
+        from hypothesis import Phase, settings
+    except ImportError:
+        return
+    phases = [phase for phase in settings.default.phases if phase not in (Phase.shrink, Phase.explain)]
+    settings.register_profile("grading", parent=settings.default, phases=phases)
+    settings.load_profile("grading")
 
 
 @pytest.hookimpl(trylast=True)

@@ -524,6 +524,7 @@ class Book:
         raise TableError(f"no exercise {exercise_id} in {TABLE_NAME}")
 
     uncompilable: set = field(default_factory=set)  # files that do not compile once stubbed
+    notebooks: dict = field(default_factory=dict)  # chapter path -> the chapter read as a notebook
 
     def regions_of(self, exercise):
         return [r for r in self.regions if r.exercise is not None and r.exercise.id == exercise.id]
@@ -554,26 +555,51 @@ class Book:
                 reasons.append(f"its section in {exercise.where} lacks an answer or a check cell")
         return reasons
 
+    def stubbed(self, exercise):
+        """Whether the exercise's answer is still the stub here (as in a fresh student edition)."""
+        bodies = []
+        if exercise.kind == "package":
+            if not self.regions_of(exercise):
+                return False
+            lines = (self.root / exercise.where).read_text(encoding="utf-8").splitlines()
+            bodies = [lines[r.region.begin + 1 : r.region.end] for r in self.regions_of(exercise)]
+        else:
+            section, notebook = self.sections.get(exercise.id), self.notebooks.get(exercise.where)
+            if section is None or notebook is None:
+                return False
+            for index in section.answers:
+                lines = notebook.cells[index].source.splitlines()
+                bodies += [lines[r.begin + 1 : r.end] for r in find_regions(lines)]
+        return bool(bodies) and all(is_stub(body) for body in bodies)
+
     def ready(self):
         """The exercises that can be stubbed and graded."""
         return [e for e in self.exercises if not self.blocking(e)]
 
 
 def marked_tests(root):
-    """{exercise id: [test files]} from the exercise marks written in tests/."""
-    marks = {}
+    """{exercise id: [test files]} from the exercise marks written in tests/.
+
+    The files that test the exercise most come first: files named after
+    exercises, then by the number of marks of that exercise. (The grader runs
+    them in this order, so that a student first sees the messages of the
+    tests written for the exercise.)
+    """
+    counts = {}
     tests = Path(root) / "tests"
     if not tests.is_dir():
-        return marks
+        return {}
     for path in sorted(tests.rglob("*.py")):
         if SKIPPED_DIRS & set(path.parts):
             continue
+        name = relative_name(root, path)
         for match in TEST_MARK.finditer(path.read_text(encoding="utf-8")):
-            marks.setdefault(match["id"], [])
-            name = relative_name(root, path)
-            if name not in marks[match["id"]]:
-                marks[match["id"]].append(name)
-    return marks
+            files = counts.setdefault(match["id"], {})
+            files[name] = files.get(name, 0) + 1
+    return {
+        exercise_id: sorted(files, key=lambda f: ("exercise" not in Path(f).name, -files[f], f))
+        for exercise_id, files in counts.items()
+    }
 
 
 def load_book(root=ROOT):
@@ -619,7 +645,7 @@ def load_book(root=ROOT):
                 problems.append(f"{path}: with the answers replaced by stubs the file does not compile: {error}")
         regions += found
 
-    sections, chapter_sections = {}, {}
+    sections, chapter_sections, notebooks = {}, {}, {}
     chapter_files = sorted({e.where for e in exercises if e.kind == "notebook" and (root / e.where).is_file()})
     chapter_files += sorted(
         {relative_name(root, p) for p in (root / "chapters").glob("*.md")} - set(chapter_files)
@@ -632,6 +658,7 @@ def load_book(root=ROOT):
             continue
         found, chapter_problems = exercise_sections(notebook)
         chapter_sections[path] = found
+        notebooks[path] = notebook
         problems += [f"{path}: {problem}" for problem in chapter_problems]
         for exercise_id, section in found.items():
             exercise = next((e for e in exercises if e.id == exercise_id), None)
@@ -650,7 +677,7 @@ def load_book(root=ROOT):
 
     for exercise in exercises:
         problems += exercise_problems(exercise, root, sections, chapter_sections, tests)
-    return Book(root, exercises, regions, sections, chapter_sections, tests, problems, uncompilable)
+    return Book(root, exercises, regions, sections, chapter_sections, tests, problems, uncompilable, notebooks)
 
 
 def chapter_file(root, number):

@@ -42,11 +42,12 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tools.chapters import ROOT, Chapter, find_chapters, prepare_kernel_environment
 from tools.exercises import (
+    SKIPPED_DIRS,
     TableError,
     enclosing_names,
     exercise_sections,
@@ -58,6 +59,7 @@ from tools.exercises import (
     replace_regions,
     select,
 )
+from tools.notebook_runner import TIME_LIMIT
 from tools.student import repository_files
 
 DEFAULT_TIMEOUT = 60
@@ -66,6 +68,7 @@ GRACE = 10  # seconds an interrupted cell gets to stop before its kernel is kill
 OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes a graded process may write to a file (RLIMIT_FSIZE)
 MAX_OUTPUT_LINES = 40  # lines of output kept per exercise in results.json
 SUMMARY_LINES = 6  # lines of each failure printed under the table
+MAX_FAILURES = 5  # a test run stops after this many failed tests (the grade is decided by then)
 
 
 @dataclass
@@ -210,14 +213,21 @@ class Workspaces:
 
 
 def locate(submission, relative):
-    """The submission's file at ``relative``, or the only file of that name anywhere in it."""
+    """The submission's file at ``relative``, or the only file of that name anywhere in it.
+
+    (A student may upload loose files instead of the repository.) Hidden
+    folders, virtual environments and caches are not searched.
+    """
     submission = Path(submission)
     exact = submission / relative
     if exact.is_file():
         return exact
     name = Path(relative).name
-    found = [p for p in submission.rglob(name) if p.is_file() and not any(
-        part.startswith(".") or part in ("__pycache__", "build") for part in p.relative_to(submission).parts[:-1])]
+    found = []
+    for folder, dirs, files in os.walk(submission):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+        if name in files:
+            found.append(Path(folder) / name)
     return found[0] if len(found) == 1 else None
 
 
@@ -325,7 +335,8 @@ def grade_package(exercise, submission, book, workspaces, timeout):
     output = workspace / ".pytest-output.txt"
     command = [sys.executable, "-m", "pytest", "-p", "tools.exercise_plugin", "-p", "no:cacheprovider",
                "-p", "no:nbval", "-q", "--no-header", "--color=no", f"--basetemp={workspace / '.tmp'}",
-               f"--exercise={exercise.id}", f"--exercise-log={log_file}", *test_files]
+               f"--maxfail={MAX_FAILURES}", "--no-shrink", f"--exercise={exercise.id}",
+               f"--exercise-log={log_file}", *test_files]
     began = time.monotonic()
     timed_out = False
     with open(output, "wb") as out:
@@ -368,7 +379,8 @@ def judge_tests(records, code, timed_out, timeout, output_file):
     if same:
         message = next(iter(messages))
         note = " (the answer is not written yet)" if message.startswith("NotImplementedError") else ""
-        lines.append(f"Every test failed with {message}{note}.")
+        lines.append(f"Every failed test failed with {message}{note}." if passed else
+                     f"Every test failed with {message}{note}.")
     for r in [] if same else failed:
         name = r["test"].split("::", 1)[-1]
         where = f" (raised at {r['location']})" if r.get("location") else ""
@@ -398,7 +410,8 @@ def judge_tests(records, code, timed_out, timeout, output_file):
             lines.append(f"The test process {describe_exit(code)}:\n{tail(output_file)}")
     total = len(set(started))
     if total and not timed_out and not running:
-        lines.insert(0, f"{len(passed)} of {total} tests passed.")
+        stopped = f" (the run stops after {MAX_FAILURES} failed tests)" if len(failed) >= MAX_FAILURES else ""
+        lines.insert(0, f"{len(passed)} of {total} tests passed{stopped}.")
     return False, "\n".join(lines)
 
 
@@ -459,8 +472,9 @@ def run_notebook(notebook, stem, workspaces, exercise_of_cell, budgets, label):
                 ending = {"event": "failed", "message": "the kernel did not start within 300 s"}
                 break
             time.sleep(0.1)
-        kill_group(kernel)
-        kill_group(process.pid)
+        if not finished:
+            kill_group(kernel)  # the kernel runs in a session of its own
+            kill_group(process.pid)
         process.wait()
     if current is not None and current not in records:
         records[current] = {"event": "done", "cell": current, "status": "died",
@@ -490,7 +504,7 @@ def judge_cells(exercise, section, records, ending, timeout):
                 lines.append(f"The {role} did not run.")
             break
         status = record.get("status")
-        if status == "timeout" or record.get("ename") == "TimeoutError":
+        if status == "timeout" or record.get("ename") == TIME_LIMIT:
             lines.append(f"The {role} was still running after {timeout:g} s, the time limit of this exercise, "
                          "and was stopped (an endless loop?).")
             break

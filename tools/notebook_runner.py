@@ -29,6 +29,7 @@ from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 KEEP = 4000  # characters of stdout, stderr and traceback kept per cell
+TIME_LIMIT = "TimeLimitReached"  # the error name of a cell interrupted for running out of time
 
 
 def plain(text):
@@ -53,9 +54,9 @@ def cell_record(cell, index, reply):
     record = {"event": "done", "cell": index, "status": "ok" if status == "ok" else "error",
               "stdout": clip(plain("".join(stdout))), "stderr": clip(plain("".join(stderr)))}
     if record["status"] == "error":
-        # A reply made up after a timeout names TimeoutError; the kernel's own
+        # A reply made up after a timeout names TIME_LIMIT; the kernel's own
         # error output then only shows the KeyboardInterrupt of the interrupt.
-        source = content if content.get("ename") == "TimeoutError" or error is None else error
+        source = content if content.get("ename") == TIME_LIMIT or error is None else error
         record["ename"] = source.get("ename", "Error")
         record["evalue"] = plain(str(source.get("evalue", "")))
         record["traceback"] = clip(plain("\n".join(source.get("traceback", []) or [])))
@@ -111,7 +112,7 @@ def main(argv=None):
         notebook,
         timeout_func=timeout_for,
         interrupt_on_timeout=True,
-        error_on_timeout={"ename": "TimeoutError", "evalue": "the time limit ran out; the cell was interrupted",
+        error_on_timeout={"ename": TIME_LIMIT, "evalue": "the time limit ran out; the cell was interrupted",
                           "traceback": []},
         allow_errors=True,
         kernel_name=plan.get("kernel", "python3"),
