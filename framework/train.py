@@ -15,12 +15,19 @@ schedule, a checkpoint, and a ``History`` of every epoch for plotting.
 ``evaluate`` and ``predict`` run a model on a whole dataset, in batches,
 without recording a graph.
 
+The MNIST networks of Chapter 8 are built by ``classic_mnist_net`` and
+``mlp_mnist_net``. ``HandWrittenMLP`` is the same kind of network trained
+by NumPy code written out by hand, the yardstick against which
+``time_against_numpy`` (and ``benchmarks/mnist_epoch.py``) measure the
+framework's overhead.
+
 From a terminal, ``python -m framework.train mnist --model mlp --epochs 5``
 trains on MNIST with a progress bar and prints the test accuracy
 (``--help`` lists the options).
 """
 
 import argparse
+import itertools
 import math
 import sys
 import time
@@ -303,9 +310,9 @@ def fit(model, optimizer, train_loader, epochs=1, *, validation_data=None, loss_
         lr = optimizer.param_groups[0]["lr"]
         reporter.start_epoch(epoch, epochs, len(train_loader) if hasattr(train_loader, "__len__") else None)
         start = time.perf_counter()
-        loss, accuracy = train_epoch(model, optimizer, train_loader, loss_fn, reporter,
-                                     track_accuracy, history.batch_loss)
-        record = {"epoch": epoch, "train_loss": loss, "train_accuracy": accuracy, "lr": lr,
+        loss, train_accuracy = train_epoch(model, optimizer, train_loader, loss_fn, reporter,
+                                           track_accuracy, history.batch_loss)
+        record = {"epoch": epoch, "train_loss": loss, "train_accuracy": train_accuracy, "lr": lr,
                   "seconds": time.perf_counter() - start}
         if validation_data is not None:
             val = evaluate(model, validation_data, loss_fn, eval_batch_size, track_accuracy)
@@ -346,7 +353,7 @@ def classic_mnist_net(dtype=np.float32, seed=0):
 
 
 def mlp_mnist_net(hidden=(512, 256), dtype=np.float32, seed=0):
-    """A ReLU network 784-512-256-10 with He initialisation and zero biases.
+    """A ReLU network 784-hidden-10 (784-512-256-10 by default), He initialisation, zero biases.
 
     He (Kaiming) initialisation draws each weight from $N(0, 2/\\text{fan-in})$,
     which keeps the size of the activations about the same from layer to
@@ -379,8 +386,8 @@ class HandWrittenMLP:
     This is what the framework saves us from writing, and what it must not
     be much slower than. It holds the same weights as a framework model
     (``from_model`` copies them, layout (out, in) as in ``Linear``) and does
-    the same arithmetic in the same order, with no graph, no tensors and
-    no optimizer objects: every gradient is written out by hand.
+    the same arithmetic, with no graph, no tensors and no optimizer
+    objects: every gradient is written out by hand.
     """
 
     def __init__(self, weights, biases):
@@ -426,16 +433,6 @@ class HandWrittenMLP:
             self.biases[i] -= lr * grad_b
         return loss, correct
 
-    def train_epoch(self, loader, lr):
-        """One pass over ``loader``; returns (mean loss, accuracy) as ``train_epoch`` does."""
-        loss_sum, correct, count = 0.0, 0, 0
-        for x, labels in loader:
-            loss, right = self.train_step(x, labels, lr)
-            loss_sum += loss * len(x)
-            correct += right
-            count += len(x)
-        return loss_sum / count, correct / count
-
 
 def time_against_numpy(hidden, inputs, targets, batch_size=100, lr=0.1, chunk=50, seed=0):
     """Seconds per epoch of the framework and of ``HandWrittenMLP``, same network and data.
@@ -448,8 +445,6 @@ def time_against_numpy(hidden, inputs, targets, batch_size=100, lr=0.1, chunk=50
     runs' losses on the first ten batches (float32 rounding apart, the
     two compute the same numbers).
     """
-    import itertools
-
     model = mlp_mnist_net(hidden, seed=seed)
     by_hand = HandWrittenMLP.from_model(model)
     optimizer = optim.SGD(model.parameters(), lr=lr)

@@ -24,6 +24,7 @@ from tools.grade import (
     judge_tests,
     locate,
     notebook_answers,
+    readable,
     table,
 )
 from tools.student import nbgrader_metadata, scrub_outputs, student_chapter
@@ -272,6 +273,14 @@ def test_passing_failing_hanging_and_dying_test_runs(tmp_path):
 
     passed, text = judge_tests([start(a), outcome(a, "skipped", "no data", when="setup")], 0, False, 60, output)
     assert not passed and "Every test was skipped: no data" in text
+
+
+def test_failure_messages_drop_pytests_explanations_and_memory_addresses():
+    message = ("AssertionError: Tanh.backward should return 0.42, got 0.24\nassert False\n"
+               " +  where False = <function allclose at 0x7fae19c42ab0>(1, 2)")
+    assert readable(message) == "AssertionError: Tanh.backward should return 0.42, got 0.24"
+    bare = "assert 3 == 4\n +  where 3 = <function f at 0x7f00aa>()"
+    assert readable(bare) == "assert 3 == 4\n +  where 3 = <function f>()"
 
 
 def test_verdicts_on_notebook_cells():

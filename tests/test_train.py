@@ -17,6 +17,7 @@ from framework.metrics import accuracy
 from framework.nn import functional as F
 from framework.train import (
     BarProgress,
+    HandWrittenMLP,
     History,
     PlainProgress,
     SilentProgress,
@@ -28,6 +29,7 @@ from framework.train import (
     mlp_mnist_net,
     predict,
     progress_reporter,
+    time_against_numpy,
     train_epoch,
 )
 from tools.chapters import ROOT
@@ -301,3 +303,38 @@ def test_the_command_line_refuses_bad_options(capsys):
     with pytest.raises(SystemExit):
         main(["mnist", "--resume"])
     assert "--resume needs --checkpoint" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the yardstick
+
+def test_the_hand_written_network_computes_what_the_framework_computes():
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=200)
+    model = mlp_mnist_net(hidden=(32, 16), seed=2)
+    by_hand = HandWrittenMLP.from_model(model)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    for inputs, labels in DataLoader(x, y, batch_size=50):
+        outputs = model(inputs)
+        loss = F.cross_entropy(outputs, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        hand_loss, hand_correct = by_hand.train_step(inputs, labels, np.float32(0.1))
+        assert hand_loss == pytest.approx(loss.item(), rel=1e-5)
+        assert hand_correct == np.count_nonzero(outputs.data.argmax(axis=1) == labels)
+    layers = [m for m in model if isinstance(m, nn.Linear)]
+    for layer, w, b in zip(layers, by_hand.weights, by_hand.biases):
+        np.testing.assert_allclose(layer.weight.data, w, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(layer.bias.data, b, rtol=1e-4, atol=1e-6)
+
+
+def test_time_against_numpy_reports_both_sides():
+    rng = np.random.default_rng(1)
+    x = rng.random((300, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=300)
+    timing = time_against_numpy((16,), x, y, batch_size=20, chunk=4)
+    assert set(timing) == {"framework", "numpy", "ratio", "loss_difference"}
+    assert timing["framework"] > 0 and timing["numpy"] > 0
+    assert timing["ratio"] == pytest.approx(timing["framework"] / timing["numpy"])
+    assert timing["loss_difference"] < 1e-5

@@ -34,6 +34,7 @@ possible.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -359,6 +360,24 @@ def without_workspace(text, workspace):
     return text.replace(str(workspace) + os.sep, "").replace(str(workspace), ".")
 
 
+MEMORY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def readable(message):
+    """A test's failure message without what differs between runs or repeats the message.
+
+    An assertion with a message of its own keeps just that message (pytest
+    adds an explanation of the assert expression below it); memory addresses
+    in pytest's explanations are dropped.
+    """
+    lines = MEMORY_ADDRESS.sub("", message.strip()).splitlines()
+    if lines and lines[0].startswith("AssertionError: "):
+        explanation = [i for i, line in enumerate(lines[1:], 1) if line.startswith("assert ")]
+        if explanation:
+            lines = lines[: explanation[0]]
+    return "\n".join(lines)
+
+
 def judge_tests(records, code, timed_out, timeout, output_file):
     """(passed, output) from the log of one test run."""
     started = [r["test"] for r in records if r["event"] == "start"]
@@ -374,7 +393,7 @@ def judge_tests(records, code, timed_out, timeout, output_file):
         message = r["message"].strip().splitlines()
         lines.append(f"Error while importing {r['node']}:")
         lines += ["    " + line for line in message[-6:]]
-    messages = {(r.get("message") or "").strip() for r in failed}
+    messages = {readable(r.get("message") or "") for r in failed}
     same = len(failed) > 1 and len(messages) == 1
     if same:
         message = next(iter(messages))
@@ -385,7 +404,7 @@ def judge_tests(records, code, timed_out, timeout, output_file):
         name = r["test"].split("::", 1)[-1]
         where = f" (raised at {r['location']})" if r.get("location") else ""
         stage = "" if r["when"] == "call" else f" during {r['when']}"
-        message = (r.get("message") or "").strip().splitlines() or ["(no message)"]
+        message = readable(r.get("message") or "").splitlines() or ["(no message)"]
         lines.append(f"{name} failed{stage}{where}:")
         lines += ["    " + line for line in message[:12]]
     if timed_out:
@@ -517,7 +536,8 @@ def judge_cells(exercise, section, records, ending, timeout):
             lines.append(f"The {role} raised {record.get('ename', 'an error')}: {evalue}".rstrip(": "))
             if record.get("ename") == "NotImplementedError":
                 lines.append("    (the answer is not written yet)")
-            else:
+            elif record.get("ename") != "AssertionError" or index in section.answers:
+                # Where the error comes from helps; a check's own failed assertion says it all.
                 trace = [line for line in record.get("traceback", "").splitlines() if line.strip()]
                 lines += ["    " + line for line in trace[-8:-1]]
             break

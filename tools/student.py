@@ -48,9 +48,10 @@ from tools.exercises import (
 )
 
 NBGRADER_SCHEMA_VERSION = 3
-# Never copied into an edition.
-EXCLUDED_DIRS = {".git", ".venv", "venv", "build", "student", "__pycache__", ".pytest_cache",
-                 ".hypothesis", ".ipynb_checkpoints", "node_modules"}
+# Never copied into an edition: folders of tools and caches anywhere, and at the
+# top the environment, the built book and student editions.
+EXCLUDED_DIRS = {".git", "__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints", "node_modules"}
+EXCLUDED_TOP = {".venv", "venv", "build", "student"}
 
 
 # --- which files make up the repository -------------------------------------------------
@@ -76,14 +77,17 @@ def repository_files(root=ROOT, exclude=()):
     if names is None:
         names = []
         for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info"))
+            top = Path(folder) == root
+            dirs[:] = sorted(d for d in dirs if d not in EXCLUDED_DIRS and not d.endswith(".egg-info")
+                             and not (top and d in EXCLUDED_TOP))
             for name in sorted(files):
                 names.append((Path(folder) / name).relative_to(root).as_posix())
     kept = []
     for name in names:
         path = root / name
-        parts = set(Path(name).parts)
-        if not path.is_file() or parts & EXCLUDED_DIRS or any(p.endswith(".egg-info") for p in parts):
+        parts = Path(name).parts
+        if (not path.is_file() or set(parts[:-1]) & EXCLUDED_DIRS or parts[0] in EXCLUDED_TOP
+                or any(p.endswith(".egg-info") for p in parts)):
             continue
         if any(path.resolve() == e or e in path.resolve().parents for e in excluded):
             continue
