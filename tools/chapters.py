@@ -166,9 +166,17 @@ def prepare_kernel_environment(environ=os.environ):
       (otherwise the loader uses its own default).
     - ``PYTHONHASHSEED=0``: the order of sets of strings is then the same in
       every run.
+    - one thread for the linear algebra library (unless set otherwise): the
+      book's matrices are small, and on a machine with few cores that are
+      busy with other work, extra threads mostly wait for each other.
     """
     data_dir = shared_data_dir()
     if not environ.get("FRAMEWORK_DATA_DIR") and data_dir is not None:
         environ["FRAMEWORK_DATA_DIR"] = str(data_dir)
     environ["PYTHONHASHSEED"] = "0"
+    for variable in BLAS_THREAD_VARIABLES:
+        environ.setdefault(variable, "1")
     return environ
+
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
