@@ -570,7 +570,7 @@ def _initial_gradient(output, grad):
                 "call backward(grad) with a gradient of that shape, or reduce the output to a "
                 "scalar first (e.g. y.sum().backward())"
             )
-        return np.ones_like(output.data)
+        return np.ones(output.data.shape, dtype=output.data.dtype)
     grad = np.array(_values(grad), dtype=output.data.dtype)  # a private copy
     if grad.shape != output.shape:
         raise ValueError(
@@ -655,7 +655,7 @@ def _accumulate_leaf(leaf, g):
     if type(g) is not np.ndarray:  # arithmetic on 0-d arrays gives NumPy scalars
         g = np.array(g)
     g = g.view()  # flag a view, so the array other operations hold stays writeable
-    g.flags.writeable = False
+    g.setflags(write=False)
     leaf.grad = Tensor._result(g)
 
 

@@ -310,17 +310,16 @@ class CrossEntropyFunction(Function):
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
         losses = np.log(total[:, 0]) - shifted[rows, self.target]
-        self.save_for_backward(e / total)
+        self.save_for_backward(e / total, rows)
         return _reduce(losses, self.reduction)
 
     def backward(self, gy):
-        (probabilities,) = self.saved
-        n = probabilities.shape[0]
+        probabilities, rows = self.saved
         grad = probabilities.copy()  # softmax(z) - onehot(t), row by row
-        grad[np.arange(n), self.target] -= 1
+        grad[rows, self.target] -= 1
         if self.reduction == "none":  # one loss per row, each with its own incoming gradient
             return grad * gy[:, None]
-        return grad * _reduction_scale(gy, n, self.reduction)
+        return grad * _reduction_scale(gy, len(rows), self.reduction)
 
 
 def class_indices(target, n_rows, n_classes, loss_name="cross_entropy"):
@@ -345,9 +344,10 @@ def class_indices(target, n_rows, n_classes, loss_name="cross_entropy"):
             f"{loss_name}: the batch sizes disagree: {n_rows} rows of logits but {len(values)} targets; "
             "give one target per row"
         )
-    outside = (values < 0) | (values >= n_classes)
-    if outside.any():
-        position = int(np.argmax(outside))
+    # Two reductions over the targets settle the common case; the position
+    # of a bad target is looked for only when there is one.
+    if values.size and (values.min() < 0 or values.max() >= n_classes):
+        position = int(np.argmax((values < 0) | (values >= n_classes)))
         raise ValueError(
             f"{loss_name}: target {values[position]:g} at position {position} is not a class index: "
             f"with {n_classes} classes (logits of shape ({n_rows}, {n_classes})) targets lie in "
