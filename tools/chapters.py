@@ -152,10 +152,18 @@ def select_chapters(chapters, wanted):
     return sorted(selected, key=lambda chapter: chapter.number)
 
 
+# Folders that may hold a shared copy of MNIST, so that machines without a
+# network need no download: next to the repository, or the shared folder of
+# the workspace the book is developed in.
+SHARED_DATA_DIRS = (ROOT.parent / "shared" / "datasets" / "mnist", Path("/work/shared/datasets/mnist"))
+
+
 def shared_data_dir():
-    """The MNIST folder shared next to the repository, if there is one."""
-    candidate = ROOT.parent / "shared" / "datasets" / "mnist"
-    return candidate.resolve() if candidate.is_dir() else None
+    """The first shared MNIST folder that exists, if any."""
+    for candidate in SHARED_DATA_DIRS:
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
 
 
 def prepare_kernel_environment(environ=os.environ):
