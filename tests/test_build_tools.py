@@ -9,20 +9,9 @@ import pytest
 
 from tools import checks
 from tools.build import chapter_notebook, stable_metadata, pytest_command
-from tools.chapters import chapter_of_module, find_chapters, select_chapters, title_of
+from tools.chapters import CHAPTER_HEADER, chapter_of_module, find_chapters, select_chapters, title_of
 
-CHAPTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+CHAPTER = CHAPTER_HEADER + """
 # Counting ~ a tiny chapter
 
 ```{code-cell} ipython3

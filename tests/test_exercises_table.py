@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from tools.chapters import ROOT
+from tools.chapters import CHAPTER_HEADER as FRONT_MATTER, ROOT
 from tools.exercises import (
     HEADING,
     TEST_MARK,
@@ -52,19 +52,7 @@ def test_every_package_region_sits_in_a_function_and_belongs_to_an_exercise():
 
 # --- made-up repositories ------------------------------------------------------------------------
 
-CHAPTER_HEADER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-"""
+CHAPTER_HEADER = FRONT_MATTER + "\n"
 
 
 def write(root, files):

@@ -14,6 +14,7 @@ import re
 import jupytext
 import nbformat
 
+from tools.chapters import CHAPTER_HEADER
 from tools.exercises import Exercise, Section, exercise_sections
 from tools.grade import (
     GRADESCOPE_SCHEMA,
@@ -29,19 +30,7 @@ from tools.grade import (
 )
 from tools.student import nbgrader_metadata, scrub_outputs, student_chapter
 
-HEADER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-"""
+HEADER = CHAPTER_HEADER + "\n"
 
 CHAPTER = HEADER + """\
 # Squares

@@ -152,6 +152,22 @@ def select_chapters(chapters, wanted):
     return sorted(selected, key=lambda chapter: chapter.number)
 
 
+# The front matter every chapter file starts with: it tells jupytext the
+# format (MyST Markdown) and the notebook which kernel runs the code.
+CHAPTER_HEADER = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
 # Folders that may hold a shared copy of MNIST, so that machines without a
 # network need no download: next to the repository, or the shared folder of
 # the workspace the book is developed in.
