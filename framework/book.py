@@ -6,7 +6,6 @@ package, so the book and the package can never disagree.
 """
 
 import inspect
-import os
 import random
 import textwrap
 
@@ -31,13 +30,12 @@ def setup(seed=DEFAULT_SEED, precision=4):
     random.seed(seed)
     np.random.seed(seed)
     np.set_printoptions(precision=precision, suppress=True, linewidth=88)
-    os.environ.setdefault("PYTHONHASHSEED", str(seed))
     _setup_matplotlib()
     return np.random.default_rng(seed)
 
 
 def _setup_matplotlib():
-    """Use PNG figures with fixed metadata when running inside IPython."""
+    """Fix the figure size and resolution; inside IPython, show figures inline as PNG."""
     import matplotlib
 
     matplotlib.rcParams.update(
@@ -47,7 +45,6 @@ def _setup_matplotlib():
             "savefig.dpi": 80,
             "axes.grid": True,
             "grid.alpha": 0.3,
-            "svg.hashsalt": "framework",
         }
     )
     try:

@@ -7,11 +7,9 @@ be tried without the real data and without a network: downloads come from
 
 import gzip
 import hashlib
-import os
 import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,6 @@ import pytest
 from framework.data import mnist
 from framework.data.mnist import (
     MNIST_FILES,
-    MNIST_SHA256,
     MNISTError,
     MNISTFileError,
     MNISTNotFoundError,
@@ -411,18 +408,9 @@ def test_the_package_imports_only_numpy_tqdm_and_the_standard_library():
 
 # ------------------------------------------------------------ the real files
 
-def real_data_dir():
-    """The folder with the real MNIST files, or None (the tests then skip)."""
-    candidates = [os.environ.get("FRAMEWORK_DATA_DIR"),
-                  Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"]
-    for candidate in candidates:
-        if candidate and all((Path(candidate) / f"{name}.gz").is_file() or
-                             (Path(candidate) / name).is_file() for name in MNIST_SHA256):
-            return Path(candidate)
-    return None
-
-
-REAL = real_data_dir()
+# The real files: FRAMEWORK_DATA_DIR (set to the shared copy by the top-level
+# conftest.py when there is one) or the per-user cache.
+REAL = data_directory() if mnist.mnist_files_present() else None
 needs_real = pytest.mark.skipif(REAL is None, reason="the real MNIST files are not present")
 
 

@@ -11,8 +11,7 @@ import pytest
 from framework import nn, optim
 from framework.data.datasets import spirals
 from framework.data.loader import DataLoader
-from framework.data.mnist import load_mnist
-from framework.data.mnist import MNIST_SHA256
+from framework.data.mnist import data_directory, load_mnist, mnist_files_present
 from framework.metrics import accuracy
 from framework.nn import functional as F
 from framework.train import (
@@ -32,22 +31,11 @@ from framework.train import (
     time_against_numpy,
     train_epoch,
 )
-from tools.chapters import ROOT
 
 
-def mnist_dir():
-    """The folder with the real MNIST files, or None (the tests that need them skip)."""
-    candidates = [os.environ.get("FRAMEWORK_DATA_DIR"), ROOT.parent / "shared" / "datasets" / "mnist"]
-    for candidate in candidates:
-        if candidate and all(
-            os.path.isfile(os.path.join(candidate, name + ".gz")) or os.path.isfile(os.path.join(candidate, name))
-            for name in MNIST_SHA256
-        ):
-            return str(candidate)
-    return None
-
-
-MNIST = mnist_dir()
+# The real files: FRAMEWORK_DATA_DIR (set to the shared copy by the top-level
+# conftest.py when there is one) or the per-user cache.
+MNIST = str(data_directory()) if mnist_files_present() else None
 needs_mnist = pytest.mark.skipif(MNIST is None, reason="the MNIST files are not present")
 
 

@@ -155,6 +155,24 @@ def data_directory(data_dir=None):
     return directory.expanduser().absolute()  # absolute: error messages name it in full
 
 
+def mnist_files_present(data_dir=None):
+    """True when all four MNIST files (compressed or not) are in the data directory.
+
+    Nothing is read or verified: this only says whether ``load_mnist`` would
+    find the files without downloading them.
+    """
+    directory = data_directory(data_dir)
+    return all(_existing_file(name, directory) is not None for name in MNIST_SHA256)
+
+
+def _existing_file(name, directory):
+    """``directory/name.gz`` or ``directory/name``, whichever exists, else None."""
+    for candidate in (directory / f"{name}.gz", directory / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def find_mnist_file(name, directory, *, download=True, mirrors=MNIST_MIRRORS,
                     checksums=MNIST_SHA256, progress=True):
     """The path of ``name.gz`` (or uncompressed ``name``) in ``directory``.
@@ -163,9 +181,9 @@ def find_mnist_file(name, directory, *, download=True, mirrors=MNIST_MIRRORS,
     mirror in turn until one copy passes verification.
     """
     directory = Path(directory)
-    for candidate in (directory / f"{name}.gz", directory / name):
-        if candidate.is_file():
-            return candidate
+    existing = _existing_file(name, directory)
+    if existing is not None:
+        return existing
     if not download:
         raise MNISTNotFoundError(
             f"{directory / (name + '.gz')}: file not found (and download=False). "
