@@ -145,15 +145,39 @@ class Optimizer:
         gradient (``grad is None``) are skipped.
         """
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            for param in group["params"]:
+        for number, group in enumerate(self.param_groups):
+            for position, param in enumerate(group["params"]):
                 if param.grad is None:
                     continue
+                grad = self.gradient_array(param, number, position)
                 state = self.state.get(param)
                 if state is None:
                     state = self.state[param] = {}
-                self.update(param, param.grad.data, state, group)
+                self.update(param, grad, state, group)
         return loss
+
+    def gradient_array(self, param, number, position):
+        """The gradient of ``param`` as a plain NumPy array, after checking that it fits.
+
+        ``param.grad`` is checked when assigned, but ``param.grad.data`` or
+        ``param.data`` may have been replaced since; a gradient that no
+        longer has its parameter's shape and dtype is an error naming the
+        parameter (its position in group ``number``).
+        """
+        grad = param.grad.data
+        if isinstance(grad, np.ndarray) and grad.shape == param.data.shape and grad.dtype == param.data.dtype:
+            return grad.view(np.ndarray) if type(grad) is not np.ndarray else grad
+        found = (
+            f"shape {grad.shape} and dtype {grad.dtype}"
+            if isinstance(grad, np.ndarray)
+            else f"type {type(grad).__name__}"
+        )
+        raise ValueError(
+            f"{self.name}.step: parameter {position} of group {number} has shape {param.data.shape} and "
+            f"dtype {param.data.dtype}, but its gradient has {found}; a gradient must match its "
+            "parameter. Assign gradients with param.grad = ... (which checks them), not by changing "
+            "param.grad.data, and call zero_grad() and backward() again after changing param.data"
+        )
 
     def update(self, param, grad, state, group):
         """Change ``param.data`` in place, given its gradient array ``grad``.
