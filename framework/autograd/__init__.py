@@ -4,14 +4,20 @@
 operations are plain functions (``exp``, ``matmul``, ``sum``, ...) and the
 operators of ``Tensor``. The gradient check of Chapter 4 is imported from
 its own module: ``from framework.autograd.gradcheck import gradcheck``.
+
+nan and inf are ordinary results, as in PyTorch (no warnings);
+``detect_anomaly()`` finds the operation that first produced one.
 """
 
 from framework.autograd.tensor import (
     Function,
     Tensor,
     backward,
+    detect_anomaly,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    set_detect_anomaly,
     tensor,
     topological_order,
 )

@@ -515,7 +515,10 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """y = mean of x over axes;  dy/dx_i = 1 / n, n the number of values averaged."""
+    """y = mean of x over axes;  dy/dx_i = 1 / n, n the number of values averaged.
+
+    The mean of no values (n = 0) is nan, as 0 / 0 is.
+    """
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -523,7 +526,9 @@ class Mean(Function):
     def forward(self, x):
         self.axes = _normalize_axis(self.axis, x.ndim)
         self.save_for_backward(x.shape)
-        return x.mean(axis=self.axes, keepdims=self.keepdims)
+        if all(x.shape[i] for i in self.axes):
+            return x.mean(axis=self.axes, keepdims=self.keepdims)
+        return x.sum(axis=self.axes, keepdims=self.keepdims) / 0  # 0 / 0, without NumPy's warning
 
     def backward(self, gy):
         (shape,) = self.saved

@@ -107,13 +107,17 @@ def detect_anomaly():
         yield
 
 
-_PACKAGE_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# Frames in these folders are skipped when looking for the user's line.
+_LIBRARY_FOLDERS = tuple(
+    os.path.dirname(os.path.abspath(module_file)) + os.sep
+    for module_file in (os.path.dirname(os.path.abspath(__file__)), np.__file__)
+)
 
 
 def _caller_outside_the_package():
-    """``File "...", line n, in f: source`` for the innermost frame not in ``framework/``."""
+    """``File "...", line n, in f: source`` for the innermost frame outside the framework and NumPy."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_FOLDER):
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_FOLDERS):
         frame = frame.f_back
     if frame is None:
         return "inside the framework"
@@ -133,7 +137,7 @@ def _non_finite(values):
     return f"{found} among {values.size} value{'s' if values.size != 1 else ''} (shape {values.shape})"
 
 
-def _anomaly_error(fn, what, found, received):
+def _anomaly_error(what, found, received, fn):
     """The error anomaly detection raises for ``fn``."""
     created = getattr(fn, "created_at", None)
     where = (
@@ -141,7 +145,7 @@ def _anomaly_error(fn, what, found, received):
         if created
         else f"(turn anomaly detection on before the forward pass to learn where {fn.name} was created)"
     )
-    return RuntimeError(f"anomaly detected: {fn.name} {what} holds {found}; {received}.\n{where}")
+    return RuntimeError(f"anomaly detected: {what} produced {found}; {received}.\n{where}")
 
 
 def _check_forward(fn, inputs, data):
@@ -156,7 +160,7 @@ def _check_forward(fn, inputs, data):
         if bad
         else "its inputs were finite"
     )
-    raise _anomaly_error(fn, "forward: the result", found, received)
+    raise _anomaly_error(f"the forward of {fn.name}", found, received, fn)
 
 
 def _check_backward(fn, grad_output, input_grads):
@@ -166,7 +170,7 @@ def _check_backward(fn, grad_output, input_grads):
         if found is not None:
             received = _non_finite(grad_output)
             received = f"the gradient it received held {received}" if received else "the gradient it received was finite"
-            raise _anomaly_error(fn, f"backward: the gradient for input {position}", found, received)
+            raise _anomaly_error(f"the backward of {fn.name}, in the gradient for input {position},", found, received, fn)
 
 
 # ---------------------------------------------------------------------------
@@ -310,9 +314,10 @@ def _not_numbers(data, dtype, error):
         problem = "its rows have different lengths, so it is not a rectangular array"
     elif dtype is not None and error is not None:
         problem = f"it cannot be converted to dtype {np.dtype(dtype)} ({error})"
+    elif error is None and np.asarray(data).dtype.kind in "US":
+        problem = "it holds strings, not numbers"
     else:
-        kind = np.asarray(data).dtype if error is None else type(data).__name__
-        problem = f"it holds {'strings' if getattr(kind, 'kind', '') in 'US' else kind}, not numbers"
+        problem = "it holds things that are not numbers"
     return TypeError(
         f"tensor: cannot make a tensor from {shown}: {problem}; a tensor holds numbers "
         "(a number, a list of numbers with equal lengths in each dimension, or a numeric NumPy array)"
@@ -706,10 +711,12 @@ def tensor(data, requires_grad=False, dtype=None, name=None):
     if isinstance(data, Tensor):
         data = data.data
     try:
-        data = np.array(data, dtype=dtype)
+        array = np.array(data, dtype=dtype)
     except (ValueError, TypeError) as error:
         raise _not_numbers(data, dtype, error) from None
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    if array.dtype.kind not in "biufc":
+        raise _not_numbers(data, dtype, None)
+    return Tensor(array, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
 # ---------------------------------------------------------------------------
