@@ -265,7 +265,7 @@ def test_a_flipped_bit_in_the_weights_is_detected(saved, tmp_path):
 
 def test_other_files_are_refused(tmp_path):
     np.save(tmp_path / "array.npy", np.zeros(3))
-    with pytest.raises(CorruptCheckpointError, match="single array"):
+    with pytest.raises(CorruptCheckpointError, match="single NumPy array"):
         read_checkpoint(tmp_path / "array.npy")
 
     np.savez(tmp_path / "plain.npz", weights=np.zeros(3))
