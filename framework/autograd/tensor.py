@@ -456,7 +456,7 @@ class Tensor:
 
     def zero_grad(self):
         """Forget the accumulated gradient (``grad`` becomes ``None``)."""
-        self.grad = None
+        self._grad = None
 
     def requires_grad_(self, requires_grad=True):
         """Switch gradient tracking on or off for a leaf, in place.
@@ -777,12 +777,15 @@ class GradientArray(np.ndarray):
     """
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = [a.view(np.ndarray) if type(a) is GradientArray else a for a in inputs]
+        if not kwargs:  # the common case: compute, giving a plain array
+            return getattr(ufunc, method)(*inputs)
         out = kwargs.get("out")
         if out is not None:
-            if any(isinstance(a, GradientArray) and not a.flags.writeable for a in out):
+            if any(type(a) is GradientArray and not a.flags.writeable for a in out):
                 raise _read_only_error()
-            kwargs["out"] = tuple(_plain(a) for a in out)
-        return getattr(ufunc, method)(*[_plain(a) for a in inputs], **kwargs)
+            kwargs["out"] = tuple(a.view(np.ndarray) if type(a) is GradientArray else a for a in out)
+        return getattr(ufunc, method)(*inputs, **kwargs)
 
     def __setitem__(self, index, value):
         if not self.flags.writeable:
@@ -796,10 +799,6 @@ class GradientArray(np.ndarray):
 
     def __repr__(self):
         return repr(self.view(np.ndarray))
-
-
-def _plain(a):
-    return a.view(np.ndarray) if isinstance(a, GradientArray) else a
 
 
 # ---------------------------------------------------------------------------
