@@ -12,6 +12,7 @@ nan and inf are ordinary results, as in PyTorch (no warnings);
 from framework.autograd.tensor import (
     Function,
     Tensor,
+    as_array,
     backward,
     detect_anomaly,
     is_anomaly_enabled,
@@ -50,6 +51,7 @@ from framework.autograd.ops import (
     sub,
     sum,
     sum_to,
+    swapaxes,
     tanh,
     transpose,
     where,

@@ -128,8 +128,10 @@ def _caller_outside_the_package():
 
 def _non_finite(values):
     """A description such as ``2 nan and 1 inf among 6 values``, or None if all are finite."""
-    values = _values(values)
-    if values is None or values.dtype.kind not in "fc" or np.isfinite(values).all():
+    if values is None:
+        return None
+    values = as_array(values)
+    if values.dtype.kind not in "fc" or np.isfinite(values).all():
         return None
     nan = int(np.count_nonzero(np.isnan(values)))
     inf = int(np.count_nonzero(np.isinf(values)))
@@ -570,22 +572,22 @@ class Tensor:
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __eq__(self, other):
-        return self.data == _values(other)
+        return self.data == as_array(other)
 
     def __ne__(self, other):
-        return self.data != _values(other)
+        return self.data != as_array(other)
 
     def __lt__(self, other):
-        return self.data < _values(other)
+        return self.data < as_array(other)
 
     def __le__(self, other):
-        return self.data <= _values(other)
+        return self.data <= as_array(other)
 
     def __gt__(self, other):
-        return self.data > _values(other)
+        return self.data > as_array(other)
 
     def __ge__(self, other):
-        return self.data >= _values(other)
+        return self.data >= as_array(other)
 
     # -- methods in NumPy's and PyTorch's style ------------------------------
 
@@ -666,7 +668,7 @@ class Tensor:
             if operation is not None:
                 return operation(*inputs)
             if ufunc in ops.CONSTANT_UFUNCS:
-                return ufunc(*[_values(x) for x in inputs])
+                return ufunc(*[as_array(x) for x in inputs])
         call = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         raise TypeError(
             f"np.{call} is not an operation on tensors (or not with these arguments); "
@@ -686,8 +688,9 @@ class Tensor:
         return func(*_values_inside(args), **_values_inside(kwargs))
 
 
-def _values(x):
-    return x.data if isinstance(x, Tensor) else x
+def as_array(x):
+    """The NumPy array of a tensor (its ``data``, not a copy), or ``np.asarray(x)`` for anything else."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _values_inside(x):
@@ -847,7 +850,7 @@ def _initial_gradient(output, grad):
                 "scalar first (e.g. y.sum().backward())"
             )
         return np.ones(output.data.shape, dtype=output.data.dtype)
-    grad = np.array(_values(grad), dtype=output.data.dtype)  # a private copy
+    grad = np.array(as_array(grad), dtype=output.data.dtype)  # a private copy
     if grad.shape != output.shape:
         raise ValueError(
             f"backward: the gradient has shape {grad.shape} but the output has shape {output.shape}; "

@@ -21,7 +21,7 @@ everything without the subclass listing it again.
 
 import numpy as np
 
-from framework.autograd.tensor import Tensor
+from framework.autograd.tensor import Tensor, as_array
 from framework.nn.parameter import Parameter
 
 
@@ -240,7 +240,7 @@ class Module:
         The arrays are copies: the dictionary is a snapshot that later
         training does not change. ``load_state_dict`` puts it back.
         """
-        return {name: np.array(_values(held), copy=True) for name, held in self._state_tensors().items()}
+        return {name: np.array(as_array(held), copy=True) for name, held in self._state_tensors().items()}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the values of ``state_dict`` into this module's parameters and buffers.
@@ -270,7 +270,10 @@ class Module:
         problems, converted = [], {}
         for name, held in own.items():
             if name in state_dict:
-                value, problem = _converted(name, state_dict[name], _values(held))
+                if not isinstance(held, (Tensor, np.ndarray)):
+                    problems.append(f"{name!r} is a {type(held).__name__}, not an array, so it cannot be loaded in place")
+                    continue
+                value, problem = _converted(name, state_dict[name], as_array(held))
                 if problem is None:
                     converted[name] = value
                 else:
@@ -287,7 +290,7 @@ class Module:
                 + "\n(was the state dict saved from a network with the same layers?)"
             )
         for name, value in converted.items():
-            _values(own[name])[...] = value
+            as_array(own[name])[...] = value
         return missing, unexpected
 
     # -- calling -------------------------------------------------------------------------
@@ -320,11 +323,6 @@ class Module:
         return name + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _values(x):
-    """The NumPy array behind a tensor, or the array itself."""
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _converted(name, value, target):
     """``(value as an array of target's shape and dtype, None)``, or ``(None, what is wrong)``.
 
@@ -334,7 +332,7 @@ def _converted(name, value, target):
     an integer array.
     """
     try:
-        array = np.asarray(_values(value))
+        array = as_array(value)
     except (ValueError, TypeError) as error:
         return None, f"{name!r} cannot be read as an array ({error})"
     if array.dtype.kind not in "biuf":
