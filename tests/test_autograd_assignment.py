@@ -167,3 +167,38 @@ def test_a_gradient_array_computes_like_a_plain_array():
     assert all(type(r) is np.ndarray and r.flags.writeable for r in results)
     assert np.array_equal(results[0], [6.0, 6.0, 6.0])
     assert repr(g) == "array([3., 3., 3.])"
+
+
+# -- more bad input in the framework's words ------------------------------------------
+
+
+def test_the_truth_value_of_many_elements():
+    with pytest.raises(ValueError, match=r"the truth value of a tensor with 6 elements \(shape \(2, 3\)\) is ambiguous"):
+        bool(tensor(np.ones((2, 3))))
+    assert bool(tensor([2.0])) and not bool(tensor(0.0))
+
+
+@pytest.mark.parametrize("flag", ["yes", None, 1.0])
+def test_requires_grad_must_be_true_or_false(flag):
+    x = tensor([1.0])
+    with pytest.raises(TypeError, match=f"requires_grad: must be True or False, got {type(flag).__name__}"):
+        x.requires_grad = flag
+    with pytest.raises(TypeError, match="requires_grad: must be True or False"):
+        x.requires_grad_(flag)
+
+
+def test_an_unknown_dtype_is_named():
+    for make in (tensor, Tensor, Parameter):
+        with pytest.raises(TypeError, match=r"tensor: 'floaty' is not a dtype; use a NumPy type such as np.float32"):
+            make([1.0], dtype="floaty")
+
+
+def test_a_parameter_of_strings_is_refused_with_the_data_shown():
+    with pytest.raises(TypeError, match=r"cannot make a tensor from \['a'\]: it holds strings"):
+        Parameter(["a"])
+
+
+def test_backward_with_a_gradient_that_is_not_numbers():
+    x = tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"backward: the gradient must be a tensor or an array of numbers of shape \(2,\), got str 'abc'"):
+        (x * 2).backward("abc")

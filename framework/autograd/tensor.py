@@ -297,6 +297,7 @@ def _to_array(data, dtype):
     """Floating point by default: integers and booleans become float64."""
     if isinstance(data, Tensor):
         data = data.data
+    dtype = _checked_dtype(dtype)
     try:
         array = np.asarray(data, dtype=dtype)
     except (ValueError, TypeError) as error:
@@ -435,6 +436,11 @@ class Tensor:
         return float(self.item())
 
     def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.data.size} elements (shape {self.shape}) is "
+                "ambiguous; use (x > 0).any() or .all() for a condition on all of them, or x.item()"
+            )
         return bool(self.data)
 
     def __format__(self, spec):
@@ -466,6 +472,10 @@ class Tensor:
         Setting the attribute (``x.requires_grad = True``) does the same,
         with the same checks.
         """
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(
+                f"requires_grad: must be True or False, got {type(requires_grad).__name__} {requires_grad!r}"
+            )
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad: dtype {self.data.dtype} cannot require gradients, only floating point "
@@ -711,15 +721,37 @@ def tensor(data, requires_grad=False, dtype=None, name=None):
     float32 arrays stay float32. ``dtype`` overrides the choice. The values
     are copied, so changing the tensor never changes ``data``.
     """
+    return Tensor(array_copy(data, dtype), requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def array_copy(data, dtype=None):
+    """A new NumPy array of the numbers in ``data`` (a tensor, array, list or number), checked.
+
+    Anything that is not numbers (strings, ``None``, rows of different
+    lengths) is a TypeError that says so, instead of NumPy's message.
+    """
     if isinstance(data, Tensor):
         data = data.data
+    dtype = _checked_dtype(dtype)
     try:
         array = np.array(data, dtype=dtype)
     except (ValueError, TypeError) as error:
         raise _not_numbers(data, dtype, error) from None
     if array.dtype.kind not in "biufc":
         raise _not_numbers(data, dtype, None)
-    return Tensor(array, requires_grad=requires_grad, dtype=dtype, name=name)
+    return array
+
+
+def _checked_dtype(dtype):
+    """``dtype`` as a NumPy dtype (None stays None), or a TypeError naming it."""
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"tensor: {dtype!r} is not a dtype; use a NumPy type such as np.float32 or a name such as 'float64'"
+        ) from None
 
 
 # ---------------------------------------------------------------------------
@@ -850,7 +882,13 @@ def _initial_gradient(output, grad):
                 "scalar first (e.g. y.sum().backward())"
             )
         return np.ones(output.data.shape, dtype=output.data.dtype)
-    grad = np.array(as_array(grad), dtype=output.data.dtype)  # a private copy
+    try:
+        grad = np.array(as_array(grad), dtype=output.data.dtype)  # a private copy
+    except (ValueError, TypeError):
+        raise TypeError(
+            f"backward: the gradient must be a tensor or an array of numbers of shape {output.shape}, "
+            f"got {type(grad).__name__} {grad!r}"
+        ) from None
     if grad.shape != output.shape:
         raise ValueError(
             f"backward: the gradient has shape {grad.shape} but the output has shape {output.shape}; "

@@ -205,6 +205,12 @@ def log_softmax(x, axis=-1):
 def flatten(x, start_axis=1, end_axis=-1):
     """Merge axes start_axis..end_axis into one: (N, 28, 28) -> (N, 784)."""
     shape = x.shape
+    for axis in (start_axis, end_axis):
+        if not -len(shape) <= axis < len(shape):
+            raise ValueError(
+                f"flatten: axis {axis} is out of range for shape {shape} "
+                f"(axes run from {-len(shape)} to {len(shape) - 1})"
+            )
     start = start_axis % len(shape)
     end = end_axis % len(shape)
     if start > end:
