@@ -138,7 +138,8 @@ WRITES = {
     "slice assignment": lambda g: g.__setitem__(slice(None), 0.0),
     "in-place multiplication": lambda g: g.__imul__(0.5),
     "in-place subtraction": lambda g: g.__isub__(1.0),
-    "a ufunc with out=": lambda g: np.multiply(g, 2.0, out=g),
+    "in-place division": lambda g: g.__itruediv__(2.0),
+    "in-place power": lambda g: g.__ipow__(2.0),
     "fill": lambda g: g.fill(0.0),
 }
 
@@ -152,6 +153,14 @@ def test_writing_into_a_computed_gradient_explains_why_it_is_read_only(write):
     assert np.array_equal(x.grad.data, [3.0, 3.0, 3.0])
 
 
+def test_other_writes_are_refused_in_numpys_words():
+    g = computed_gradient().grad.data
+    with pytest.raises(ValueError, match="read-only"):
+        np.multiply(g, 2.0, out=g)
+    with pytest.raises(ValueError, match="read-only"):
+        np.copyto(g, 0.0)
+
+
 def test_the_suggested_fix_works_and_shared_gradients_stay_apart():
     a = tensor([1.0, 2.0], requires_grad=True)
     b = tensor([5.0, 7.0], requires_grad=True)
@@ -163,10 +172,15 @@ def test_the_suggested_fix_works_and_shared_gradients_stay_apart():
 def test_a_gradient_array_computes_like_a_plain_array():
     g = computed_gradient().grad.data
     assert isinstance(g, GradientArray) and not g.flags.writeable
-    results = [g * 2, np.exp(g), g.sum(axis=0, keepdims=True), g + np.ones(3)]
+    results = [g * 2, 2.0 * g, np.exp(g), g.sum(axis=0, keepdims=True), g + np.ones(3), np.ones(3) - g]
     assert all(type(r) is np.ndarray and r.flags.writeable for r in results)
-    assert np.array_equal(results[0], [6.0, 6.0, 6.0])
+    assert np.array_equal(results[0], [6.0, 6.0, 6.0]) and np.array_equal(results[-1], [-2.0, -2.0, -2.0])
+    assert type(g.sum()) is np.float64 and g.sum() == 9.0
     assert repr(g) == "array([3., 3., 3.])"
+    copy = g.copy()  # a copy is writeable, so writing into it works
+    copy *= 2
+    copy[0] = 1.0
+    assert np.array_equal(copy, [1.0, 6.0, 6.0]) and np.array_equal(g, [3.0, 3.0, 3.0])
 
 
 # -- more bad input in the framework's words ------------------------------------------

@@ -802,35 +802,41 @@ def _read_only_error():
     )
 
 
+def _refused_if_read_only(write):
+    """``write`` (an ndarray method that changes the array), explaining a refusal in our words."""
+
+    def checked(array, *args):
+        if not array.flags.writeable:
+            raise _read_only_error()
+        return write(array, *args)
+
+    checked.__name__ = write.__name__
+    return checked
+
+
 class GradientArray(np.ndarray):
     """The read-only array of a gradient computed by ``backward()``.
 
-    An ordinary NumPy array for reading and computing (results of
-    arithmetic are plain arrays); only a write into it fails, and then with
-    a message saying why and what to do instead, rather than NumPy's
-    "assignment destination is read-only".
+    An ordinary NumPy array for reading and computing: the results of
+    arithmetic on it are plain arrays (``__array_wrap__``). Writing into it
+    by assignment (``g[0] = 1``), an in-place operator (``g *= 0.5``) or
+    ``fill`` fails with a message saying why it is read-only and what to do
+    instead, rather than NumPy's "assignment destination is read-only".
     """
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        inputs = [a.view(np.ndarray) if type(a) is GradientArray else a for a in inputs]
-        if not kwargs:  # the common case: compute, giving a plain array
-            return getattr(ufunc, method)(*inputs)
-        out = kwargs.get("out")
-        if out is not None:
-            if any(type(a) is GradientArray and not a.flags.writeable for a in out):
-                raise _read_only_error()
-            kwargs["out"] = tuple(a.view(np.ndarray) if type(a) is GradientArray else a for a in out)
-        return getattr(ufunc, method)(*inputs, **kwargs)
+    def __array_wrap__(self, result, context=None, return_scalar=False):
+        return result[()] if return_scalar else result
 
-    def __setitem__(self, index, value):
-        if not self.flags.writeable:
-            raise _read_only_error()
-        super().__setitem__(index, value)
-
-    def fill(self, value):
-        if not self.flags.writeable:
-            raise _read_only_error()
-        super().fill(value)
+    __setitem__ = _refused_if_read_only(np.ndarray.__setitem__)
+    fill = _refused_if_read_only(np.ndarray.fill)
+    __iadd__ = _refused_if_read_only(np.ndarray.__iadd__)
+    __isub__ = _refused_if_read_only(np.ndarray.__isub__)
+    __imul__ = _refused_if_read_only(np.ndarray.__imul__)
+    __itruediv__ = _refused_if_read_only(np.ndarray.__itruediv__)
+    __ifloordiv__ = _refused_if_read_only(np.ndarray.__ifloordiv__)
+    __imod__ = _refused_if_read_only(np.ndarray.__imod__)
+    __ipow__ = _refused_if_read_only(np.ndarray.__ipow__)
+    __imatmul__ = _refused_if_read_only(np.ndarray.__imatmul__)
 
     def __repr__(self):
         return repr(self.view(np.ndarray))
