@@ -1,5 +1,6 @@
 """nan and inf: returned silently as in PyTorch, and found by anomaly detection."""
 
+import importlib
 import math
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from framework.autograd import (
     tensor,
 )
 from framework.nn import functional as F
+
+tensor_module = importlib.import_module("framework.autograd.tensor")  # the module, not the function tensor
 
 
 def leaf(value):
@@ -157,3 +160,19 @@ def test_finite_computations_run_unchanged_in_anomaly_mode():
         y.backward()
     expected = np.exp([0.5, 2.0]) * (1 / np.array([0.5, 2.0]) + np.log([0.5, 2.0]))
     np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("quietly", [tensor_module._quietly_fast, tensor_module._quietly_portable])
+def test_both_ways_of_silencing_numpy_ignore_its_warnings_and_restore_them(quietly):
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = quietly(np.log, [np.array([-1.0, 0.0])])
+    np.testing.assert_array_equal(result, [math.nan, -math.inf])
+    assert np.geterr() == before  # the caller's settings are back
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        np.log(np.array(0.0))  # and still in force outside
+
+
+def test_the_fast_way_is_used_with_this_numpy():
+    assert tensor_module._quietly is tensor_module._quietly_fast
