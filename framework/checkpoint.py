@@ -150,7 +150,10 @@ def _new_temporary(path):
         file = os.fdopen(handle, "wb")
         if fcntl is None:
             return file, temporary
-        fcntl.flock(file, fcntl.LOCK_EX)  # waits while another save looks at it
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX)  # waits while another save looks at it
+        except OSError:  # a file system without locks: save unlocked
+            return file, temporary
         if os.fstat(handle).st_nlink > 0:
             return file, temporary
         file.close()
