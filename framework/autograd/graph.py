@@ -143,6 +143,7 @@ LOCAL_DERIVATIVES = {
     "Transpose": {"x": "g transposed back"},
     "BroadcastTo": {"x": "g summed back to x's shape"},
     "GetItem": {"x": "g scattered into zeros"},
+    "ScatterAdd": {"g": "∂/∂g: the gradient picked at the index"},
     "Concatenate": {"*": "each input gets its piece of g"},
     "Stack": {"*": "each input gets its slice of g"},
     "Where": {"a": "a gets g where the condition holds", "b": "b gets g where it does not"},
