@@ -40,7 +40,7 @@ import inspect
 
 import numpy as np
 
-from framework.autograd.tensor import Function, Tensor, topological_order
+from framework.autograd.tensor import Function, Tensor, topological_order, walk_backward
 
 # ---------------------------------------------------------------------------
 # Walking the graph
@@ -458,10 +458,10 @@ def graph_summary(output, kind="forward"):
 def flowing_gradients(output, grad=None):
     """The gradient of ``output`` with respect to every tensor of its graph that requires grad.
 
-    Replays the local backward steps in reverse topological order, like
-    ``backward()``, but stores nothing in ``.grad``: it returns a dict from
-    each tensor to its gradient (a NumPy array), intermediates included,
-    for drawing the reverse graph. The operations must still hold their
+    Runs the walk of ``backward()`` (``walk_backward``: the local backward
+    steps in reverse topological order) but stores nothing in ``.grad``: it
+    returns a dict from each tensor to its gradient (a NumPy array),
+    intermediates included, for drawing the reverse graph. The operations must still hold their
     saved values: call it before ``backward()``, or after
     ``backward(retain_graph=True)``.
     """
@@ -473,23 +473,7 @@ def flowing_gradients(output, grad=None):
                 f"flowing_gradients: the output has shape {output.shape}; pass grad, the gradient to start from"
             )
         grad = np.ones_like(output.data)
-    gradients = {id(output): np.asarray(grad, dtype=output.dtype)}
     tensors = topological_order(output)
-    for tensor in reversed(tensors):
-        function = tensor.grad_fn
-        if function is None:
-            continue
-        if function._freed:
-            raise RuntimeError(
-                f"flowing_gradients: {function.name} released its saved values in an earlier backward(); "
-                "call flowing_gradients before backward(), or run backward(retain_graph=True)"
-            )
-        input_grads = function.backward(gradients[id(tensor)])
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        for parent, parent_grad in zip(function.inputs, input_grads):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            previous = gradients.get(id(parent))
-            gradients[id(parent)] = parent_grad if previous is None else previous + parent_grad
-    return {tensor: np.asarray(gradients[id(tensor)]) for tensor in tensors}
+    gradients = dict.fromkeys(tensors)
+    walk_backward(output, np.asarray(grad, dtype=output.dtype), retain_graph=True, captured=gradients)
+    return {tensor: np.asarray(gradient) for tensor, gradient in gradients.items()}
