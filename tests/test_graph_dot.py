@@ -389,3 +389,12 @@ def test_reverse_walk_adds_the_shares_of_a_value_used_twice():
     gradients = reverse_walk(c, np.ones(()))
     assert gradients[b] == 8 and gradients[a] == 16
     assert a.grad is None  # the walk stores nothing in .grad
+
+
+def test_edges_carry_the_shapes_of_array_contributions():
+    x = tensor(np.ones((8, 3)), name="x")
+    bias = tensor(np.zeros(3), requires_grad=True, name="bias")
+    y = (x * 2.0 + bias).mean()
+    text = reverse_dot(y, gradients=flowing_gradients(y))
+    assert re.search(r'n\d+_grad -> n\d+_backward \[label="\(3,\)", dir=back\];', text)  # to bias, summed
+    assert 'label="1st"' not in text and 'label="2nd"' not in text

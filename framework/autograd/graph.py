@@ -531,9 +531,15 @@ def reverse_parts(output, gradients=None, max_values=6):
 
 
 def _edge_label(parts, index, several):
-    """The label of the edge to input ``index``: the one-number contribution it carries, else its position."""
-    if parts is not None and parts[index] is not None and np.size(parts[index]) == 1:
-        return f"label={quote(format_number(np.asarray(parts[index]).reshape(())))}, "
+    """The label of the edge to input ``index``.
+
+    What the edge carries when it is known: a one-number contribution as
+    its value, a bigger one as its shape; otherwise the input's position.
+    """
+    if parts is not None and parts[index] is not None:
+        part = np.asarray(parts[index])
+        text = format_number(part.reshape(())) if part.size == 1 else str(part.shape)
+        return f"label={quote(text)}, "
     return f"label={quote(position_name(index))}, " if several else ""
 
 
