@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,21 +218,28 @@ def assemble_sources(pages, source_dir, config_dir=CONFIG_DIR):
 
 
 def run_sphinx(source_dir, out_dir, doctree_dir, title):
-    """Build the HTML site; return Sphinx's warnings (a list of lines)."""
+    """Build the HTML site; return Sphinx's warnings (a list of lines).
+
+    Deprecation notices that Sphinx's extensions raise about each other (for
+    example the theme using an API the next Sphinx removes) are silenced:
+    the reader can do nothing about them.
+    """
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
-    warnings = io.StringIO()
-    with patch_docutils(source_dir), docutils_namespace():
+    messages = io.StringIO()
+    with warnings.catch_warnings(), patch_docutils(source_dir), docutils_namespace():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
         app = Sphinx(
             str(source_dir), str(source_dir), str(out_dir), str(doctree_dir), "html",
             confoverrides={"project": title, "html_title": title},
-            status=None, warning=warnings, freshenv=True, keep_going=True,
+            status=None, warning=messages, freshenv=True, keep_going=True,
         )
         app.build()
     if app.statuscode:
-        raise SiteError("Sphinx could not build the site:\n" + warnings.getvalue())
-    return [line for line in warnings.getvalue().splitlines() if line.strip()]
+        raise SiteError("Sphinx could not build the site:\n" + messages.getvalue())
+    return [line for line in messages.getvalue().splitlines() if line.strip()]
 
 
 def build_site(pages, html_dir, title, config_dir=CONFIG_DIR):
