@@ -129,15 +129,14 @@ def numbered_title(notebook, chapter):
 
 def launch_box(chapter):
     """MyST text of the box under a chapter's title: its notebook, its source, how to run it."""
+    notebook = chapter.notebook_name
     return (
         ":::{admonition} Run this chapter yourself\n"
         ":class: tip launch-box\n"
-        f"{{download}}`Download the notebook <{chapter.notebook_name}>` and open it in Jupyter "
-        "(JupyterLab or Notebook) in an environment where the book's package is installed; in a copy of "
-        "the book's repository, `./run setup` makes one and "
-        f"`.venv/bin/jupyter lab notebooks/{chapter.notebook_name}` opens this chapter. "
-        f"The chapter's source: {{download}}`chapters/{chapter.source.name} "
-        f"<{SOURCES_FOLDER}/{chapter.source.name}>` (MyST Markdown).\n"
+        f"{{download}}`Download the notebook <{notebook}>` and open it in Jupyter, where the book's "
+        "package is installed. In a copy of the book's repository, `./run setup` installs everything "
+        f"and `.venv/bin/jupyter lab notebooks/{notebook}` opens this chapter. "
+        f"Its source: {{download}}`chapters/{chapter.source.name} <{SOURCES_FOLDER}/{chapter.source.name}>`.\n"
         ":::\n"
     )
 
