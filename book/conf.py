@@ -26,7 +26,7 @@ html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
-html_copy_source = True        # the theme's download button offers the notebook
+html_copy_source = False   # each chapter offers its notebook and source itself
 html_show_sourcelink = False
 html_last_updated_fmt = None
 html_permalinks_icon = "#"
@@ -38,7 +38,7 @@ html_theme_options = {
     "home_page_in_toc": True,
     "show_navbar_depth": 1,
     "show_toc_level": 2,
-    "use_download_button": True,
+    "use_download_button": False,
     "use_fullscreen_button": False,
     "use_repository_button": False,
     "footer_content_items": ["extra-footer.html"],

@@ -271,6 +271,7 @@ def test_a_chapter_that_fails_keeps_its_previous_notebook_and_page(tmp_path):
     status, stdout, stderr = run_build("--chapters-dir", chapters, "book", "--out", out)
     assert status == 1
     assert "this chapter is broken" in stderr and "Failed to execute" in stderr
+    assert "\x1b[" not in stderr, "no colour codes where the output is not a terminal"
     assert (out / "notebooks" / "01_broken.ipynb").read_bytes() == before
     assert "previous output" in (out / "site" / "01_broken.html").read_text(encoding="utf-8")
     assert "new output" in (out / "site" / "02_fine.html").read_text(encoding="utf-8")

@@ -72,10 +72,21 @@ def test_each_chapter_with_a_notebook_gets_a_page_in_order(book, tmp_path):
     assert pages[0].notebook == newer / chapter.notebook_name and not pages[0].current
 
 
+def test_the_downloads_are_the_chapter_and_its_notebook_as_stored(book, tmp_path):
+    chapters, notebooks = book
+    pages = site.choose_notebooks(find_chapters(chapters), [notebooks])
+    site.assemble_sources(pages, tmp_path / "src")
+    for page in pages:
+        offered = tmp_path / "src" / site.SOURCES_FOLDER
+        assert (offered / page.chapter.notebook_name).read_bytes() == page.notebook.read_bytes()
+        assert (offered / page.chapter.source.name).read_bytes() == page.chapter.source.read_bytes()
+
+
 def test_the_table_of_contents_lists_every_page_found(book):
     chapters, notebooks = book
     pages = site.choose_notebooks(find_chapters(chapters), [notebooks])
-    text = site.landing_page("# Book\n\nStart with {doc}`this <FIRST_CHAPTER>`.\n\n% chapters\n\nEnd.\n", pages)
+    landing = "# Book\n\nStart with {doc}`this <FIRST_CHAPTER>`.\n\n% chapters\n\nEnd.\n"
+    text = site.landing_page(landing, pages)
     assert ":::{toctree}\n:maxdepth: 1\n:titlesonly:\n\n01_counting\n02_sums\n:::\n" in text
     assert "{doc}`this <01_counting>`" in text and text.endswith("End.\n")
     # A chapter added later appears by itself.
@@ -108,7 +119,7 @@ def test_a_chapter_page_is_numbered_has_a_launch_box_and_folds_its_solution(book
     notebook = site.web_notebook(chapter_notebook(chapter), chapter, {1: "01_counting", 2: "02_sums"})
     first = notebook.cells[0].source
     assert first.startswith("# 2. Sums\n\n:::{admonition} Run this chapter yourself\n")
-    assert "{download}`Download the notebook <02_sums.ipynb>`" in first
+    assert f"{{download}}`Download the notebook <{site.SOURCES_FOLDER}/02_sums.ipynb>`" in first
     assert f"<{site.SOURCES_FOLDER}/02_sums.md>`" in first
     answer, check = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert "hide-cell" in answer.metadata["tags"]
@@ -118,7 +129,9 @@ def test_a_chapter_page_is_numbered_has_a_launch_box_and_folds_its_solution(book
 
 def test_a_stub_is_not_a_solution():
     notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("### BEGIN SOLUTION\nraise NotImplementedError(\"Exercise 2.1: A sum\")\n### END SOLUTION"),
+        nbformat.v4.new_code_cell(
+            '### BEGIN SOLUTION\nraise NotImplementedError("Exercise 2.1: A sum")\n### END SOLUTION'
+        ),
         nbformat.v4.new_code_cell("### BEGIN SOLUTION\ntotal = 2\n### END SOLUTION"),
         nbformat.v4.new_markdown_cell("### BEGIN SOLUTION"),
     ])

@@ -26,6 +26,7 @@ tools/site.py (Sphinx, from executed notebooks).
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -256,13 +257,22 @@ def build_notebook(chapter, working_dir, out_dir):
     try:
         execute(notebook, working_dir, progress=Progress(notebook))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
-        raise BuildError(f"{relative(chapter.source)} failed while executing:\n{error}") from None
+        message = for_stderr(str(error))
+        raise BuildError(f"{relative(chapter.source)} failed while executing:\n{message}") from None
     nbformat.validate(notebook)
     nbformat.write(notebook, target)
     print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
     for problem in stderr_outputs(notebook):
         print(f"  warning: {problem}", flush=True)
     return target
+
+
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def for_stderr(text):
+    """``text`` with its colour codes when stderr is a terminal, without them in a log file."""
+    return text if sys.stderr.isatty() else ANSI_CODE.sub("", text)
 
 
 def stderr_outputs(notebook):
@@ -482,7 +492,7 @@ def parser():
     notebooks.add_argument("--out", type=Path, default=NOTEBOOKS_DIR, help="output folder")
     notebooks.set_defaults(run=command_notebooks)
 
-    book = commands.add_parser("book", help="execute chapters into build/notebooks and build the website, build/site")
+    book = commands.add_parser("book", help="execute chapters, then build the website (into build/)")
     book.add_argument("chapters", nargs="*", help="chapter numbers or names (default: all)")
     book.add_argument("--out", type=Path, default=BUILD_DIR, help="output folder")
     book.set_defaults(run=command_book)
@@ -492,7 +502,8 @@ def parser():
     site.add_argument("--from", dest="notebooks_from", type=Path, nargs="+", default=[NOTEBOOKS_DIR],
                       metavar="DIR", help="folders of executed notebooks, the first that has a chapter's "
                       "notebook (matching the chapter) wins (default: notebooks/)")
-    site.add_argument("--out", type=Path, default=BUILD_DIR / "site", help="output folder (default: build/site)")
+    site.add_argument("--out", type=Path, default=BUILD_DIR / "site",
+                      help="output folder (default: build/site)")
     site.set_defaults(run=command_site)
 
     check = commands.add_parser("check", help="check stored notebooks against their chapters")

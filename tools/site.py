@@ -12,7 +12,8 @@ executed. Its sources are assembled in a temporary folder:
   the chapter's source, "Chapter N" in the prose links to that chapter, and
   each exercise's written solution is folded under "Show solution" (a
   student edition's stubs stay in view);
-- ``chapter-sources/``, the chapters' MyST files, offered for download.
+- ``chapter-sources/``, each chapter's MyST file and executed notebook as
+  stored, offered for download.
 
 Sphinx then writes the site with the settings in ``book/conf.py``.
 """
@@ -129,14 +130,14 @@ def numbered_title(notebook, chapter):
 
 def launch_box(chapter):
     """MyST text of the box under a chapter's title: its notebook, its source, how to run it."""
-    notebook = chapter.notebook_name
+    notebook, source = chapter.notebook_name, chapter.source.name
     return (
         ":::{admonition} Run this chapter yourself\n"
         ":class: tip launch-box\n"
-        f"{{download}}`Download the notebook <{notebook}>` and open it in Jupyter, where the book's "
-        "package is installed. In a copy of the book's repository, `./run setup` installs everything "
-        f"and `.venv/bin/jupyter lab notebooks/{notebook}` opens this chapter. "
-        f"Its source: {{download}}`chapters/{chapter.source.name} <{SOURCES_FOLDER}/{chapter.source.name}>`.\n"
+        f"{{download}}`Download the notebook <{SOURCES_FOLDER}/{notebook}>` and open it in Jupyter, "
+        "where the book's package is installed. In a copy of the book's repository, `./run setup` "
+        f"installs everything and `.venv/bin/jupyter lab notebooks/{notebook}` opens this chapter. "
+        f"Its source: {{download}}`chapters/{source} <{SOURCES_FOLDER}/{source}>`.\n"
         ":::\n"
     )
 
@@ -214,6 +215,7 @@ def assemble_sources(pages, source_dir, config_dir=CONFIG_DIR):
         notebook = nbformat.read(page.notebook, as_version=4)
         nbformat.write(web_notebook(notebook, page.chapter, stems), source_dir / page.chapter.notebook_name)
         shutil.copy2(page.chapter.source, source_dir / SOURCES_FOLDER / page.chapter.source.name)
+        shutil.copy2(page.notebook, source_dir / SOURCES_FOLDER / page.chapter.notebook_name)
 
 
 def run_sphinx(source_dir, out_dir, doctree_dir, title):
