@@ -18,6 +18,9 @@ extensions = [
 # The notebooks are stored executed; the site shows their outputs as they are.
 nb_execution_mode = "off"
 nb_merge_streams = True
+# Markdown that a cell displays (tables, the package's source) is read as MyST,
+# which has tables; plain CommonMark would show them as text.
+nb_render_markdown_format = "myst"
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 exclude_patterns = ["_build", "chapter-sources", "**.ipynb_checkpoints"]

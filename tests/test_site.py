@@ -108,7 +108,8 @@ def is_under(url, page):
 PAGE_FACTS = """
 const article = document.querySelector('article');
 const prose = article.cloneNode(true);
-prose.querySelectorAll('pre, code, .cell_output, mjx-container, script').forEach(e => e.remove());
+prose.querySelectorAll('pre, code, .output.stream, .output.text_plain, mjx-container, script')
+  .forEach(e => e.remove());
 const href = selector => { const a = document.querySelector(selector); return a && a.getAttribute('href'); };
 return {
   formulas: article.querySelectorAll('mjx-container').length,
@@ -120,6 +121,7 @@ return {
     .map(a => [a.textContent.trim(), a.getAttribute('href')]),
   previous: href('a.left-prev'),
   next: href('a.right-next'),
+  tables: article.querySelectorAll('.cell_output table').length,
   images: [...article.querySelectorAll('.cell_output img')]
     .map(img => [img.getAttribute('src'), img.complete, img.naturalWidth]),
 };
@@ -203,7 +205,7 @@ def test_search_finds_the_chapter_that_has_the_word(site, browser):
 def test_every_figure_is_an_image_that_loaded(site, visits):
     for page in site[1]:
         images = visits[page.chapter.html_name]["images"]
-        stored = image_outputs(page.notebook)
+        stored = len(outputs_with(page.notebook, lambda data: "image/png" in data))
         assert len(images) == stored, (
             f"{page.chapter.stem}: {len(images)} images on the page, {stored} in the notebook"
         )
@@ -211,12 +213,19 @@ def test_every_figure_is_an_image_that_loaded(site, visits):
         assert broken == [], f"{page.chapter.stem}: images that did not load: {broken}"
 
 
-def image_outputs(path):
+def test_tables_that_cells_display_are_tables(site, visits):
+    for page in site[1]:
+        expected = len(outputs_with(page.notebook, lambda data: re.search(
+            r"^\|[-:| ]+\|$", "".join(data.get("text/markdown", "")), re.M)))
+        assert visits[page.chapter.html_name]["tables"] == expected, page.chapter.stem
+
+
+def outputs_with(path, wanted):
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
-    return sum(1 for cell in notebook.cells if cell.cell_type == "code"
-               for output in cell.outputs if "image/png" in output.get("data", {}))
+    return [output for cell in notebook.cells if cell.cell_type == "code"
+            for output in cell.outputs if wanted(output.get("data", {}))]
 
 
 def test_a_solution_is_hidden_until_its_button_is_clicked(site, browser):
