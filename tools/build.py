@@ -406,11 +406,11 @@ def chapter_label(chapter):
 
 
 def print_site_location(site_dir):
-    site_dir = Path(site_dir).resolve()
-    print(f"The book's website is in {relative(site_dir)}/. Open it in a web browser (no network needed):")
-    print(f"    {(site_dir / 'index.html').as_uri()}")
-    print("or serve it, and open http://127.0.0.1:8000 :")
-    print(f"    python3 -m http.server --bind 127.0.0.1 --directory {relative(site_dir)} 8000")
+    """Say where the website is and how to open it."""
+    index = Path(site_dir).resolve() / "index.html"
+    print(f"The book's website is in {relative(index.parent)}/. To read it, open this address in a web browser")
+    print("(it needs no network and no server):")
+    print(f"    {index.as_uri()}")
 
 
 def command_book(args):
