@@ -330,14 +330,13 @@ def staging(folder):
         yield Path(path)
 
 
-@contextmanager
-def uninterruptible():
-    """Ignore Ctrl-C for the moment it takes to move a finished run's files into place."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def finish_uninterrupted():
+    """Ignore Ctrl-C from here on: the run is complete and its files are moving into place.
+
+    It stays ignored until the program ends, so that a late Ctrl-C can neither
+    leave half the files moved nor be answered with "nothing was changed".
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def install(files, folder):
@@ -370,8 +369,8 @@ def command_notebooks(args):
         return 0
     with staging(BUILD_DIR) as stage:
         written, failed = build_notebooks(chapters, args.out, stage)
-        with uninterruptible():
-            install(written, args.out)
+        finish_uninterrupted()
+        install(written, args.out)
     return report_failures(failed)
 
 
@@ -423,9 +422,9 @@ def command_book(args):
     with staging(out) as stage:
         written, failed = build_notebooks(chapters, executed_dir, stage / "notebooks")
         make_site(every, [stage / "notebooks", executed_dir, NOTEBOOKS_DIR], stage / "site")
-        with uninterruptible():
-            install(written, executed_dir)
-            site.replace_folder(stage / "site", site_dir)
+        finish_uninterrupted()
+        install(written, executed_dir)
+        site.replace_folder(stage / "site", site_dir)
     print()
     print_site_location(site_dir)
     print(f"The executed notebooks are in {relative(executed_dir)}/.")
@@ -439,8 +438,8 @@ def command_site(args):
     out = Path(args.out)
     with staging(out.parent) as stage:
         make_site(chapters, args.notebooks_from, stage / "site")
-        with uninterruptible():
-            site.replace_folder(stage / "site", out)
+        finish_uninterrupted()
+        site.replace_folder(stage / "site", out)
     print_site_location(out)
     return 0
 
