@@ -122,6 +122,7 @@ return {
   previous: href('a.left-prev'),
   next: href('a.right-next'),
   tables: article.querySelectorAll('.cell_output table').length,
+  downloads: [...article.querySelectorAll('.launch-box a.download')].map(a => a.getAttribute('href')),
   images: [...article.querySelectorAll('.cell_output img')]
     .map(img => [img.getAttribute('src'), img.complete, img.naturalWidth]),
 };
@@ -211,6 +212,16 @@ def test_every_figure_is_an_image_that_loaded(site, visits):
         )
         broken = [src for src, complete, width in images if not complete or width == 0]
         assert broken == [], f"{page.chapter.stem}: images that did not load: {broken}"
+
+
+def test_every_chapter_offers_its_notebook_and_its_source(site, visits):
+    html, pages = site
+    for page in pages:
+        links = visits[page.chapter.html_name]["downloads"]
+        assert [link.rsplit("/", 1)[-1] for link in links] == [page.chapter.notebook_name, page.chapter.source.name]
+        notebook, source = (html / link for link in links)
+        assert notebook.read_bytes() == page.notebook.read_bytes()
+        assert source.read_bytes() == page.chapter.source.read_bytes()
 
 
 def test_tables_that_cells_display_are_tables(site, visits):
