@@ -218,7 +218,8 @@ def test_every_chapter_offers_its_notebook_and_its_source(site, visits):
     html, pages = site
     for page in pages:
         links = visits[page.chapter.html_name]["downloads"]
-        assert [link.rsplit("/", 1)[-1] for link in links] == [page.chapter.notebook_name, page.chapter.source.name]
+        names = [link.rsplit("/", 1)[-1] for link in links]
+        assert names == [page.chapter.notebook_name, page.chapter.source.name], page.chapter.stem
         notebook, source = (html / link for link in links)
         assert notebook.read_bytes() == page.notebook.read_bytes()
         assert source.read_bytes() == page.chapter.source.read_bytes()
