@@ -4,8 +4,8 @@ The site is built from the executed notebooks as they are stored; nothing is
 executed. Its sources are assembled in a temporary folder:
 
 - ``index.md``, the landing page, from ``book/index.md``, whose line
-  ``% chapters`` becomes the table of contents (every chapter found in
-  ``chapters/``, in order) and whose word ``FIRST_CHAPTER`` names the first
+  ``% chapters`` becomes the table of contents (every chapter of
+  ``chapters/`` that has an executed notebook, in order) and whose word ``FIRST_CHAPTER`` names the first
   chapter's page;
 - one notebook per chapter, changed for reading on the web: the title is
   numbered ("4. Backpropagation"), a box under it links to the notebook and to
@@ -156,7 +156,8 @@ def add_launch_box(notebook, chapter):
     return notebook
 
 
-# Text in which "Chapter N" must stay as it is: code, math, links and headings.
+# Text in which "Chapter N" must stay as it is: code blocks, inline code, display
+# and inline math, links, roles and headings.
 PROTECTED = r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\[[^\]\n]*\]\([^)\n]*\)|\{[a-z]+\}`[^`]*`|^#[^\n]*$"
 CHAPTER_MENTION = re.compile(rf"(?P<keep>{PROTECTED})|\bChapter (?P<number>\d+)\b", re.S | re.M)
 
