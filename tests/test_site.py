@@ -28,6 +28,7 @@ SCREENSHOTS = BUILD_DIR / "screenshots"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
     "--window-size=1400,1000",
     # No network: every host name fails to resolve.
     "--host-resolver-rules=MAP * ~NOTFOUND",
