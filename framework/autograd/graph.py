@@ -14,8 +14,13 @@ Two graphs can be described:
   arrows pointing the way values flow, from the leaves to the output;
 - the *reverse graph*: its mirror image, the computation of the gradients.
   Each tensor that requires grad has a gradient node, each operation a
-  backward node labelled with the local derivative it applies, and the
-  arrows point the way gradients flow, from the output back to the leaves.
+  backward node naming the local factor it multiplies the incoming
+  gradient by on its way to each input (``to w: × x``), and the arrows
+  point the way gradients flow, from the output back to the leaves. Given
+  the flowing gradients, the factors show their values, each arrow what it
+  carries (a number, or a shape), and a gradient made of several
+  contributions their sum (``4 + 4 = 8``). Drawn beside the forward graph,
+  a dashed line links each backward node to the forward values it saved.
 
 Styles (also drawn by ``legend=True``):
 
@@ -26,14 +31,16 @@ intermediate    white rounded box: the result of an operation
 output          the output's box has a double border
 operation       orange ellipse, with its settings (``axis=0``) if any
 gradient        pink rounded box: the gradient of the output w.r.t. a tensor
-backward step   pink ellipse, with the local derivatives it applies
+backward step   pink ellipse, with the local factor for each input
 ==============  =======================================================
 
 A data node shows the tensor's name (if it has one) and its values when it
-has at most ``max_values`` elements, otherwise its shape. Node identifiers
-are ``n0, n1, ...`` in a fixed order (inputs before results, the inputs of
-an operation from left to right); the gradient node of ``n3`` is
-``n3_grad`` and the backward step of operation ``n2`` is ``n2_backward``.
+has at most ``max_values`` elements, otherwise its shape. Edges into an
+operation with several inputs are labelled with the input's position
+(``1st``, ``2nd``). Node identifiers are ``n0, n1, ...`` in a fixed order
+(inputs before results, the inputs of an operation from left to right); the
+gradient node of ``n3`` is ``n3_grad`` and the backward step of operation
+``n2`` is ``n2_backward``.
 """
 
 import inspect
