@@ -205,9 +205,10 @@ def _check_backward(fn, grad_output, input_grads):
     for position, grad in enumerate(input_grads):
         found = _non_finite(grad)
         if found is not None:
-            received = _non_finite(grad_output)
-            received = f"the gradient it received held {received}" if received else "the gradient it received was finite"
-            raise _anomaly_error(f"the backward of {fn.name}, in the gradient for input {position},", found, received, fn)
+            incoming = _non_finite(grad_output)
+            received = f"the gradient it received held {incoming}" if incoming else "the gradient it received was finite"
+            what = f"the backward of {fn.name}, in the gradient for input {position},"
+            raise _anomaly_error(what, found, received, fn)
 
 
 # ---------------------------------------------------------------------------
