@@ -415,3 +415,14 @@ def test_reading_closes_the_file_whatever_happens(saved, tmp_path):
     with pytest.raises(CorruptCheckpointError, match="CRC"):
         read_checkpoint(tmp_path / "flipped.npz")
     assert len(os.listdir("/proc/self/fd")) == open_before
+
+
+def test_without_file_locks_saving_and_cleaning_up_still_work(tmp_path, monkeypatch):
+    import framework.checkpoint as checkpoint_module
+
+    monkeypatch.setattr(checkpoint_module, "fcntl", None)  # as on Windows
+    stale = tmp_path / ".c.npz.abc123.tmp"
+    stale.write_bytes(b"partial")
+    save_checkpoint(tmp_path / "c.npz", small_net())
+    assert os.listdir(tmp_path) == ["c.npz"]
+    assert same_values(read_checkpoint(tmp_path / "c.npz").model, small_net().state_dict())
