@@ -27,6 +27,7 @@ time, so they are off by default.
 """
 
 import contextlib
+import functools
 import linecache
 import os
 import sys
@@ -67,34 +68,34 @@ def no_grad():
 # ---------------------------------------------------------------------------
 
 # NumPy 2 keeps its floating point error settings (np.errstate) in a context
-# variable. np.errstate(all="ignore") rebuilds the settings at every entry,
-# which would add half a microsecond to every operation; _quietly_fast
-# builds them once, and each operation only installs and restores them.
+# variable. np.errstate(all="ignore") rebuilds the settings at every call,
+# which would add half a microsecond to every operation; _quiet_fast builds
+# them once, and each call only installs and restores them.
 try:
     from numpy._core._ufunc_config import _extobj_contextvar as _NUMPY_ERROR_SETTINGS
-except ImportError:  # another NumPy: _quietly_portable does the same, a little slower
+except ImportError:  # another NumPy: np.errstate does the same, a little slower
     _NUMPY_ERROR_SETTINGS = None
 else:
     with np.errstate(all="ignore"):
         _IGNORE_ERRORS = _NUMPY_ERROR_SETTINGS.get()
 
 
-def _quietly_fast(function, arrays):
-    """``function(*arrays)`` with NumPy's floating point warnings off, as under ``np.errstate(all="ignore")``."""
-    token = _NUMPY_ERROR_SETTINGS.set(_IGNORE_ERRORS)
-    try:
-        return function(*arrays)
-    finally:
-        _NUMPY_ERROR_SETTINGS.reset(token)
+def _quiet_fast(function):
+    """Decorator: ``function`` runs with NumPy's floating point warnings off, as under ``np.errstate(all="ignore")``."""
+
+    @functools.wraps(function)
+    def quietly(*args, **kwargs):
+        token = _NUMPY_ERROR_SETTINGS.set(_IGNORE_ERRORS)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _NUMPY_ERROR_SETTINGS.reset(token)
+
+    return quietly
 
 
-@np.errstate(all="ignore")
-def _quietly_portable(function, arrays):
-    """``function(*arrays)`` under ``np.errstate(all="ignore")``."""
-    return function(*arrays)
-
-
-_quietly = _quietly_portable if _NUMPY_ERROR_SETTINGS is None else _quietly_fast
+_quiet_portable = np.errstate(all="ignore")  # the same as a decorator, with any NumPy
+_quiet = _quiet_portable if _NUMPY_ERROR_SETTINGS is None else _quiet_fast
 
 
 # ---------------------------------------------------------------------------
@@ -241,10 +242,11 @@ class Function:
     needs_input_grad = ()
     _freed = False
 
+    @_quiet  # nan and inf are results, not warnings
     def __call__(self, *args):
         inputs = _as_tensors(args, self)
         try:
-            data = _quietly(self.forward, [t.data for t in inputs])  # nan and inf are results, not warnings
+            data = self.forward(*[t.data for t in inputs])
         except (ValueError, IndexError) as error:
             raise _forward_error(self, inputs, error) from None
         if _anomaly_enabled:
@@ -938,7 +940,7 @@ def _initial_gradient(output, grad):
     return grad
 
 
-@np.errstate(all="ignore")  # nan and inf are results, not warnings
+@_quiet  # nan and inf are results, not warnings
 def backward(output, grad=None, retain_graph=False):
     """Backpropagation: the engine behind ``Tensor.backward``.
 
