@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,7 +78,8 @@ def test_a_fresh_process_prints_nothing_on_stderr():
         print(np.isfinite(y.data).sum(), np.isfinite(x.grad.data).sum())
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=root)
     assert result.stderr == ""
     assert result.stdout.split() == ["0", "0"]  # every value and every gradient is nan or inf
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,7 +199,8 @@ SLOW_SAVE = textwrap.dedent(
 
 def start_slow_save(path):
     """A process in the middle of saving ``path``, once it has started writing."""
-    process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)], stdout=subprocess.PIPE, text=True)
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)], stdout=subprocess.PIPE, text=True, cwd=root)
     assert process.stdout.readline() == "writing\n"
     return process
 
