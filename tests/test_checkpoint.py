@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,7 +199,8 @@ SLOW_SAVE = textwrap.dedent(
 
 def start_slow_save(path):
     """A process in the middle of saving ``path``, once it has started writing."""
-    process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)], stdout=subprocess.PIPE, text=True)
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)], stdout=subprocess.PIPE, text=True, cwd=root)
     assert process.stdout.readline() == "writing\n"
     return process
 
@@ -415,3 +417,14 @@ def test_reading_closes_the_file_whatever_happens(saved, tmp_path):
     with pytest.raises(CorruptCheckpointError, match="CRC"):
         read_checkpoint(tmp_path / "flipped.npz")
     assert len(os.listdir("/proc/self/fd")) == open_before
+
+
+def test_without_file_locks_saving_and_cleaning_up_still_work(tmp_path, monkeypatch):
+    import framework.checkpoint as checkpoint_module
+
+    monkeypatch.setattr(checkpoint_module, "fcntl", None)  # as on Windows
+    stale = tmp_path / ".c.npz.abc123.tmp"
+    stale.write_bytes(b"partial")
+    save_checkpoint(tmp_path / "c.npz", small_net())
+    assert os.listdir(tmp_path) == ["c.npz"]
+    assert same_values(read_checkpoint(tmp_path / "c.npz").model, small_net().state_dict())

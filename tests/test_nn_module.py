@@ -316,6 +316,17 @@ def test_a_float64_state_loads_into_float32_parameters_in_place():
     np.testing.assert_array_equal(weight, state["fc.weight"].astype(np.float32))
 
 
+def test_a_buffer_that_is_not_an_array_cannot_be_loaded_and_nothing_changes():
+    module = WithCounter()
+    object.__setattr__(module, "steps", 3)  # a plain number, as a careless subclass might keep
+    module._buffers["steps"] = 3
+    state = {"fc.weight": np.ones((3, 2)), "fc.bias": np.ones(3), "steps": np.array(4)}
+    weight = module.fc.weight.data.copy()
+    with pytest.raises(RuntimeError, match="'steps' holds int 3, not an array, so it cannot be loaded in place"):
+        module.load_state_dict(state)
+    np.testing.assert_array_equal(module.fc.weight.data, weight)
+
+
 def test_load_state_dict_wants_a_dict():
     with pytest.raises(TypeError, match="load_state_dict: expected a dict of name -> array.*got list"):
         WithCounter().load_state_dict([np.zeros(3)])

@@ -27,6 +27,7 @@ time, so they are off by default.
 """
 
 import contextlib
+import functools
 import linecache
 import os
 import sys
@@ -67,34 +68,34 @@ def no_grad():
 # ---------------------------------------------------------------------------
 
 # NumPy 2 keeps its floating point error settings (np.errstate) in a context
-# variable. np.errstate(all="ignore") rebuilds the settings at every entry,
-# which would add half a microsecond to every operation; _quietly_fast
-# builds them once, and each operation only installs and restores them.
+# variable. np.errstate(all="ignore") rebuilds the settings at every call,
+# which would add half a microsecond to every operation; _quiet_fast builds
+# them once, and each call only installs and restores them.
 try:
     from numpy._core._ufunc_config import _extobj_contextvar as _NUMPY_ERROR_SETTINGS
-except ImportError:  # another NumPy: _quietly_portable does the same, a little slower
+except ImportError:  # another NumPy: np.errstate does the same, a little slower
     _NUMPY_ERROR_SETTINGS = None
 else:
     with np.errstate(all="ignore"):
         _IGNORE_ERRORS = _NUMPY_ERROR_SETTINGS.get()
 
 
-def _quietly_fast(function, arrays):
-    """``function(*arrays)`` with NumPy's floating point warnings off, as under ``np.errstate(all="ignore")``."""
-    token = _NUMPY_ERROR_SETTINGS.set(_IGNORE_ERRORS)
-    try:
-        return function(*arrays)
-    finally:
-        _NUMPY_ERROR_SETTINGS.reset(token)
+def _quiet_fast(function):
+    """Decorator: ``function`` runs with NumPy's floating point warnings off, as under ``np.errstate(all="ignore")``."""
+
+    @functools.wraps(function)
+    def quietly(*args, **kwargs):
+        token = _NUMPY_ERROR_SETTINGS.set(_IGNORE_ERRORS)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _NUMPY_ERROR_SETTINGS.reset(token)
+
+    return quietly
 
 
-@np.errstate(all="ignore")
-def _quietly_portable(function, arrays):
-    """``function(*arrays)`` under ``np.errstate(all="ignore")``."""
-    return function(*arrays)
-
-
-_quietly = _quietly_portable if _NUMPY_ERROR_SETTINGS is None else _quietly_fast
+_quiet_portable = np.errstate(all="ignore")  # the same as a decorator, with any NumPy
+_quiet = _quiet_portable if _NUMPY_ERROR_SETTINGS is None else _quiet_fast
 
 
 # ---------------------------------------------------------------------------
@@ -205,9 +206,10 @@ def _check_backward(fn, grad_output, input_grads):
     for position, grad in enumerate(input_grads):
         found = _non_finite(grad)
         if found is not None:
-            received = _non_finite(grad_output)
-            received = f"the gradient it received held {received}" if received else "the gradient it received was finite"
-            raise _anomaly_error(f"the backward of {fn.name}, in the gradient for input {position},", found, received, fn)
+            incoming = _non_finite(grad_output)
+            received = f"the gradient it received held {incoming}" if incoming else "the gradient it received was finite"
+            what = f"the backward of {fn.name}, in the gradient for input {position},"
+            raise _anomaly_error(what, found, received, fn)
 
 
 # ---------------------------------------------------------------------------
@@ -240,10 +242,11 @@ class Function:
     needs_input_grad = ()
     _freed = False
 
+    @_quiet  # nan and inf are results, not warnings
     def __call__(self, *args):
         inputs = _as_tensors(args, self)
         try:
-            data = _quietly(self.forward, [t.data for t in inputs])  # nan and inf are results, not warnings
+            data = self.forward(*[t.data for t in inputs])
         except (ValueError, IndexError) as error:
             raise _forward_error(self, inputs, error) from None
         if _anomaly_enabled:
@@ -946,7 +949,7 @@ def _initial_gradient(output, grad):
     return grad
 
 
-@np.errstate(all="ignore")  # nan and inf are results, not warnings
+@_quiet  # nan and inf are results, not warnings
 def backward(output, grad=None, retain_graph=None, create_graph=False):
     """Backpropagation: the engine behind ``Tensor.backward``.
 
@@ -969,7 +972,7 @@ def backward(output, grad=None, retain_graph=None, create_graph=False):
     walk_backward(output, start, retain_graph, create_graph)
 
 
-@np.errstate(all="ignore")
+@_quiet
 def walk_backward(output, start, retain_graph=False, create_graph=False, captured=None, stop=()):
     """The one walk behind ``backward``, ``grad`` and the drawings of flowing gradients.
 
@@ -1034,6 +1037,7 @@ def walk_backward(output, start, retain_graph=False, create_graph=False, capture
         captured[node] = grads.get(node)
 
 
+@_quiet
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned rather than stored.
 
@@ -1063,14 +1067,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             )
     retain_graph = create_graph if retain_graph is None else retain_graph
     totals = dict.fromkeys(inputs)
-    with np.errstate(all="ignore"):
-        for k, (output, grad_output) in enumerate(zip(outputs, grad_outputs)):
-            start = _start_of_grad(output, grad_output, k, create_graph)
-            captured = dict.fromkeys(inputs)
-            walk_backward(output, start, retain_graph or k < len(outputs) - 1, create_graph, captured)
-            for t, g in captured.items():
-                if g is not None:
-                    totals[t] = g if totals[t] is None else totals[t] + g
+    for k, (output, grad_output) in enumerate(zip(outputs, grad_outputs)):
+        start = _start_of_grad(output, grad_output, k, create_graph)
+        captured = dict.fromkeys(inputs)
+        walk_backward(output, start, retain_graph or k < len(outputs) - 1, create_graph, captured)
+        for t, g in captured.items():
+            if g is not None:
+                totals[t] = g if totals[t] is None else totals[t] + g
     return tuple([_grad_result(totals[t], t, position, create_graph, allow_unused) for position, t in enumerate(inputs)])
 
 

@@ -271,7 +271,8 @@ class Module:
         for name, held in own.items():
             if name in state_dict:
                 if not isinstance(held, (Tensor, np.ndarray)):
-                    problems.append(f"{name!r} is a {type(held).__name__}, not an array, so it cannot be loaded in place")
+                    held_value = f"{type(held).__name__} {held!r}"
+                    problems.append(f"{name!r} holds {held_value}, not an array, so it cannot be loaded in place")
                     continue
                 value, problem = _converted(name, state_dict[name], as_array(held))
                 if problem is None:
