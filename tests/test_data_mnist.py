@@ -352,7 +352,8 @@ def test_missing_file_offline(small):
     assert "1 of its 4 files is missing" in message
     assert "t10k-labels-idx1-ubyte.gz" in message and str(directory) in message
     assert "t10k-images-idx3-ubyte" not in message  # present, so not named
-    assert "download=False" in message and "download=True" in message
+    assert "They were not downloaded: download=False." in message
+    assert "Allow the download" in message and "--no-download" in message
     assert "FRAMEWORK_DATA_DIR" in message and "data_dir" in message
     assert isinstance(caught.value, FileNotFoundError)
 

@@ -237,8 +237,9 @@ def mnist_not_found_message(missing, searched, why, destination):
         f"         export {DATA_DIR_VARIABLE}=/path/to/mnist\n"
         f"     (or pass the folder: load_mnist(..., data_dir=folder), or "
         f"python -m framework.train mnist --data-dir folder).\n"
-        f"  2. Allow the download: with network access, run again with download=True "
-        f"(the default); the files are downloaded into {destination} and checked."
+        f"  2. Allow the download (the default: not download=False, nor --no-download on "
+        f"the command line) on a machine with network access; the files are then "
+        f"downloaded into {destination} and checked."
     )
 
 
