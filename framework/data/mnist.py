@@ -131,10 +131,15 @@ def load_mnist(split="train", data_dir=None, flatten=False, subset=None, downloa
 
 
 def download_mnist(data_dir=None, *, mirrors=MNIST_MIRRORS, checksums=MNIST_SHA256,
-                   progress=True):
-    """Make sure all four files are in the data directory; return its path."""
+                   progress=True, download=True):
+    """Make sure all four files are in the data directory; return its path.
+
+    Missing files are downloaded (unless ``download`` is false); when they
+    cannot be had, ``MNISTNotFoundError`` says which, where, and what to do.
+    Nothing is read or verified beyond what a download checks.
+    """
     directory = data_directory(data_dir)
-    _fetch_missing(list(MNIST_SHA256), directory, data_dir, download=True,
+    _fetch_missing(list(MNIST_SHA256), directory, data_dir, download=download,
                    mirrors=mirrors, checksums=checksums, progress=progress)
     return directory
 
