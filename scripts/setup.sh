@@ -10,7 +10,8 @@
 #      (installed again whenever pyproject.toml changes).
 #
 # "When possible" means: as root, through sudo without a password prompt, or
-# (for Homebrew) as the user. Set PYTHON=/path/to/python3.x to choose the
+# (for Homebrew) as the user. apt-get waits for the dpkg lock when another
+# package manager holds it (scripts/apt-install.sh). Set PYTHON=/path/to/python3.x to choose the
 # interpreter that creates .venv.
 set -eu
 
@@ -27,20 +28,16 @@ can_be_root() {
     [ "$(id -u)" = 0 ] || { have sudo && sudo -n true 2>/dev/null; }
 }
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
-}
 
 # Whether apt-get is there and we may use it.
 may_apt_install() {
     have apt-get && can_be_root
 }
 
-# apt_install PACKAGE...: install with apt-get (check may_apt_install first).
+# apt_install PACKAGE...: install with apt-get (check may_apt_install first),
+# waiting for the dpkg lock when another package manager holds it.
 apt_install() {
-    say "Installing $* with apt-get ..."
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    sh scripts/apt-install.sh "$@"
 }
 
 python_is_recent() {
@@ -122,7 +119,7 @@ fi
 #    (or the repository moved, as the editable install points at it).
 WANT="$("$VENV/bin/python" -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())') $(pwd -P)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    say "Installing the package and its dependencies into $VENV (the first time takes a few minutes) ..."
+    say "Installing the package and its dependencies into $VENV (the first time takes about 3 minutes on 2 cores) ..."
     "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e ".[dev]" ||
         fail "pip could not install the dependencies (see the messages above).
 Check the network connection, then run this command again."
