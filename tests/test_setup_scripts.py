@@ -84,3 +84,31 @@ def test_the_set_up_installs_system_packages_through_the_waiting_script():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
     assert "sh scripts/apt-install.sh" in setup
     assert "apt-get install" not in setup.replace("sudo apt-get install", "")  # only in advice
+
+
+def tracked_text_files():
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+    for name in listed.stdout.decode().split("\0"):
+        path = ROOT / name
+        if name and path.is_file():
+            try:
+                yield name, path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+
+
+def test_no_file_names_the_folder_of_one_machine():
+    # The shared data is found relative to the repository, never at a fixed place.
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    machine_folder = "/" + "work" + "/"  # spelled apart, so that this file does not name it
+    found = [name for name, text in tracked_text_files() if machine_folder in text]
+    assert found == []
+
+
+def test_ci_sets_up_and_runs_the_readmes_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "./run test    # runs every test" in readme
+    assert ci.rstrip().endswith('sh ./run test "$@"')
+    assert ci.index("sh scripts/setup.sh") < ci.index("torch==2.13.0") < ci.index("sh ./run test")
