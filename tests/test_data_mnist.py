@@ -391,6 +391,16 @@ def test_a_failed_download_is_one_error_naming_every_missing_file(small, tmp_pat
     assert "FRAMEWORK_DATA_DIR" in message and "Allow the download" in message
 
 
+def test_a_failed_download_leaves_no_folder_behind(tmp_path):
+    mirror = tmp_path / "empty mirror"
+    mirror.mkdir()
+    target = tmp_path / "cache" / "framework" / "mnist"
+    with pytest.raises(MNISTNotFoundError) as caught:
+        load_mnist("test", data_dir=target, mirrors=[mirror_url(mirror)], progress=False)
+    assert f"    {target}  (no such folder)" in str(caught.value)
+    assert not (tmp_path / "cache").exists()
+
+
 def mirror_url(directory):
     return directory.as_uri() + "/"
 
@@ -447,7 +457,7 @@ def test_every_mirror_failing_leaves_no_file_and_explains(tmp_path):
     assert "HTML/XML page" in message
     assert "by hand" in message and str(target) in message and "FRAMEWORK_DATA_DIR" in message
     assert "4 of its 4 files are missing" in message  # the first failure stops the attempt
-    assert list(target.iterdir()) == []  # no half-written or temporary file left behind
+    assert not target.exists()  # no half-written or temporary file, not even the folder, left behind
 
 
 def test_download_rejects_a_corrupt_copy(tmp_path):

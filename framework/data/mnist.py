@@ -434,6 +434,7 @@ def _download_from_mirrors(name, directory, mirrors, checksums, progress):
     destination = directory / f"{name}.gz"
     kind = "images" if "images" in name else "labels"
     sha256 = _expected_sha256(checksums, name)
+    made = _missing_folders(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -453,10 +454,30 @@ def _download_from_mirrors(name, directory, mirrors, checksums, progress):
         except DOWNLOAD_ERRORS as error:  # MNISTFileError is a ValueError
             failures.append(f"    {url}: {error}")
     tried = "\n".join(failures) or "    (no mirrors given)"
+    _remove_if_empty(made)
     raise _DownloadFailed(
         f"Downloading {destination.name} failed at every mirror (the files may also be "
         f"downloaded by hand from these addresses or any MNIST copy):\n{tried}"
     )
+
+
+def _missing_folders(directory):
+    """``directory`` and those of its parents that do not exist, deepest first."""
+    missing = []
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_if_empty(folders):
+    """Remove the folders a failed download made, deepest first, while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _split_files(split):
