@@ -7,7 +7,9 @@
 #      possible; otherwise a message says how, and the set-up stops);
 #   3. the virtual environment .venv;
 #   4. the package, editable, with its dependencies and the dev extra
-#      (installed again whenever pyproject.toml changes).
+#      (installed again whenever pyproject.toml or this script changes), and
+#      the book's fixed settings in the Jupyter kernel of .venv (the same
+#      arithmetic on every processor: tools.chapters.pin_jupyter_kernel).
 #
 # "When possible" means: as root, through sudo without a password prompt, or
 # (for Homebrew) as the user. apt-get waits for the dpkg lock when another
@@ -115,14 +117,17 @@ if ! venv_works; then
     rm -f "$STAMP"
 fi
 
-# 4. The package and its dependencies, again whenever pyproject.toml changes
-#    (or the repository moved, as the editable install points at it).
-WANT="$("$VENV/bin/python" -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())') $(pwd -P)"
+# 4. The package and its dependencies, again whenever pyproject.toml or this
+#    script changes (or the repository moved, as the editable install points at it).
+WANT="$("$VENV/bin/python" -c 'import hashlib; print(*(hashlib.sha256(open(f, "rb").read()).hexdigest()[:16] for f in ("pyproject.toml", "scripts/setup.sh")))') $(pwd -P)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     say "Installing the package and its dependencies into $VENV (the first time takes about 3 minutes on 2 cores) ..."
     "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e ".[dev]" ||
         fail "pip could not install the dependencies (see the messages above).
 Check the network connection, then run this command again."
+    env -u OPENBLAS_CORETYPE -u NPY_DISABLE_CPU_FEATURES "$VENV/bin/python" -c \
+        "from tools.chapters import pin_jupyter_kernel; pin_jupyter_kernel()" ||
+        fail "Could not write the settings of the Jupyter kernel (see the message above)."
     printf '%s\n' "$WANT" >"$STAMP"
     say "Set-up complete: $VENV has the package and its dependencies."
 fi

@@ -78,3 +78,26 @@ def test_the_pinned_machine_code_loads_quietly_and_takes_effect():
     finished = python_without_pinning(code, *disabled, **settings)
     assert finished.returncode == 0 and finished.stderr == "", finished.stderr
     assert finished.stdout.strip() == ""  # ... and with the settings NumPy uses none of them
+
+
+def test_jupyter_kernels_of_the_environment_get_the_same_settings():
+    """A notebook run in Jupyter, outside the book's commands, computes the same bits."""
+    decided = python_without_pinning(
+        "import json; from tools.chapters import same_arithmetic_everywhere as pin; "
+        "print(json.dumps(pin()))")
+    wanted = {"PYTHONHASHSEED": "0", **json.loads(decided.stdout)}
+    code = (
+        "import json, os, sys, nbformat\n"
+        "from nbclient import NotebookClient\n"
+        "notebook = nbformat.v4.new_notebook()\n"
+        "notebook.cells = [nbformat.v4.new_code_cell(\n"
+        "    'import os, json; print(json.dumps({k: os.environ.get(k) for k in %r}))' % sys.argv[1:])]\n"
+        "NotebookClient(notebook, kernel_name='python3').execute()\n"
+        "print(notebook.cells[0].outputs[0]['text'])\n"
+    )
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in (*PINNED, "PYTHONHASHSEED")}
+    finished = subprocess.run([sys.executable, "-c", code, *wanted], capture_output=True, text=True,
+                              cwd=ROOT, env=environment, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout) == wanted

@@ -233,3 +233,25 @@ def same_arithmetic_everywhere():
     if wider:
         settings["NPY_DISABLE_CPU_FEATURES"] = " ".join(wider)
     return settings
+
+
+def pin_jupyter_kernel(prefix=None):
+    """Give the environment's ``python3`` Jupyter kernel the book's fixed settings.
+
+    Writes ``PYTHONHASHSEED`` and ``same_arithmetic_everywhere()`` into the
+    ``env`` of the kernel specification in ``prefix`` (default: this
+    Python's environment, ``.venv``), so that notebooks run in Jupyter
+    compute what the book's build computes. Returns the file written, or
+    None when the environment has no such kernel. Call it from a process
+    whose environment pins nothing, as the set-up does.
+    """
+    import json
+    import sys
+
+    spec = Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    if not spec.is_file():
+        return None
+    kernel = json.loads(spec.read_text(encoding="utf-8"))
+    kernel["env"] = {**kernel.get("env", {}), "PYTHONHASHSEED": "0", **same_arithmetic_everywhere()}
+    spec.write_text(json.dumps(kernel, indent=1) + "\n", encoding="utf-8")
+    return spec
