@@ -11,8 +11,8 @@ downloaded from public mirrors when absent, and checked before use:
 
 Anything wrong (a truncated file, an HTML error page saved under the file's
 name, a wrong checksum, missing files while offline) raises an
-``MNISTError`` that names the files and the folders and says what to do. Wrong data are never
-returned silently.
+``MNISTError`` that names the files and the folders and says what to do.
+Wrong data are never returned silently.
 
 The IDX format (http://yann.lecun.com/exdb/mnist/) is simple: a 4-byte magic
 number ``0x0000TTDD`` (``TT`` the element type, ``0x08`` for unsigned bytes;
