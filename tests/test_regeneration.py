@@ -36,7 +36,18 @@ def test_the_chapter_has_what_the_comparison_is_about():
     assert not any("nbval-ignore-output" in cell["metadata"].get("tags", []) for cell in code)
 
 
+def is_student_edition():
+    """Whether this copy is a student edition, whose notebooks stop their outputs at the first exercise."""
+    notebook = json.loads((ROOT / "notebooks" / f"{CHAPTER}.ipynb").read_text(encoding="utf-8"))
+    graded = any("nbgrader" in cell.get("metadata", {}) for cell in notebook["cells"])
+    stubbed = any('NotImplementedError("Exercise' in path.read_text(encoding="utf-8")
+                  for path in (ROOT / "framework").rglob("*.py"))
+    return graded or stubbed
+
+
 def test_regenerating_a_chapter_reproduces_its_committed_notebook(tmp_path):
+    if is_student_edition():
+        pytest.skip("a student edition: its notebooks keep no outputs after the first exercise")
     command = [sys.executable, "-m", "tools.build", "notebooks", CHAPTER[:2], "--out", str(tmp_path)]
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900,
                               env=prepare_kernel_environment(dict(os.environ)))
