@@ -199,6 +199,8 @@ def test_requires_grad_must_be_true_or_false(flag):
         x.requires_grad = flag
     with pytest.raises(TypeError, match="requires_grad: must be True or False"):
         x.requires_grad_(flag)
+    with pytest.raises(TypeError, match="Tensor: requires_grad must be True or False"):
+        tensor([1.0], requires_grad=flag)
 
 
 def test_an_unknown_dtype_is_named():

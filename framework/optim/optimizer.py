@@ -147,32 +147,30 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for number, group in enumerate(self.param_groups):
             for position, param in enumerate(group["params"]):
-                if param.grad is None:
+                grad = param.grad
+                if grad is None:
                     continue
-                grad = self.gradient_array(param, number, position)
+                grad, values = grad.data, param.data
+                if not isinstance(grad, np.ndarray) or grad.shape != values.shape or grad.dtype != values.dtype:
+                    raise self.wrong_gradient(param, grad, number, position)
                 state = self.state.get(param)
                 if state is None:
                     state = self.state[param] = {}
-                self.update(param, grad, state, group)
+                self.update(param, grad.view(np.ndarray), state, group)  # a plain array computes fastest
         return loss
 
-    def gradient_array(self, param, number, position):
-        """The gradient of ``param`` as a plain NumPy array, after checking that it fits.
+    def wrong_gradient(self, param, grad, number, position):
+        """The error for a gradient that no longer fits its parameter (position in group ``number``).
 
         ``param.grad`` is checked when assigned, but ``param.grad.data`` or
-        ``param.data`` may have been replaced since; a gradient that no
-        longer has its parameter's shape and dtype is an error naming the
-        parameter (its position in group ``number``).
+        ``param.data`` may have been replaced since.
         """
-        grad = param.grad.data
-        if isinstance(grad, np.ndarray) and grad.shape == param.data.shape and grad.dtype == param.data.dtype:
-            return grad.view(np.ndarray) if type(grad) is not np.ndarray else grad
         found = (
             f"shape {grad.shape} and dtype {grad.dtype}"
             if isinstance(grad, np.ndarray)
             else f"type {type(grad).__name__}"
         )
-        raise ValueError(
+        return ValueError(
             f"{self.name}.step: parameter {position} of group {number} has shape {param.data.shape} and "
             f"dtype {param.data.dtype}, but its gradient has {found}; a gradient must match its "
             "parameter. Assign gradients with param.grad = ... (which checks them), not by changing "
