@@ -38,7 +38,7 @@ import pytest
 from tools import checks
 from tools.chapters import ROOT, find_chapters
 from tools.exercises import find_regions, load_book, region_body, regions_of_file, replace_regions
-from tools.grade import format_problems, grade
+from tools.grade import grade
 from tools.student import current_notebook, write_student_edition
 
 pytestmark = pytest.mark.slow
@@ -126,6 +126,44 @@ MINI = {
 
         def test_unrelated():
             assert unrelated() == 1
+        ''',
+    "tests/judges/chapter_01.py": '''\
+        def inputs_1_1(rng):
+            return {"x": rng.normal(size=4)}
+
+
+        def probe_1_1(inputs, namespace):
+            from framework.ops import double
+
+            return {"doubled": [double(float(x)) for x in inputs["x"]]}
+
+
+        def inputs_1_2(rng):
+            return {"x": rng.normal(size=4)}
+
+
+        def probe_1_2(inputs, namespace):
+            from framework.ops import halve
+
+            return {"halved": [halve(float(x)) for x in inputs["x"]]}
+
+
+        def inputs_1_3(rng):
+            return {"base": int(rng.integers(100, 1000))}
+
+
+        def probe_1_3(inputs, namespace):
+            scope = {**namespace, "base": inputs["base"]}
+            exec(inputs["answer"], scope)
+            return {"answer": scope["answer"]}
+
+
+        def inputs_1_4(rng):
+            return {"v": rng.normal(size=3)}
+
+
+        def probe_1_4(inputs, namespace):
+            return {"cubes": [namespace["cube"](float(v)) for v in inputs["v"]]}
         ''',
     "chapters/01_mini.md": """\
         ---
