@@ -100,9 +100,10 @@ def parse_report(line):
 
 def verdict(module, exercise, got, expected):
     """(passed, message) for the student's result ``got`` against the reference's ``expected``."""
+    expected = decode(expected)
     try:
         got = decode(got)
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
         return False, f"The result could not be read: {error}."
     custom = getattr(module, "judge_" + name(exercise), None)
     if custom is not None:
