@@ -215,8 +215,8 @@ class Grading:
         cells = [r for r in records if r.get("event") == "done" and r.get("exercise") == exercise.id]
         got = reports.get(exercise.id)
         timed_out = any(r.get("ename") == TIME_LIMIT for r in cells) or f"exercise {exercise.id} " in finished.stopped
-        if got is not None and str(got.get("error", "")).startswith(TIME_LIMIT):
-            got = None
+        if got is not None and str(got.get("error", "")).startswith((TIME_LIMIT, "KeyboardInterrupt")):
+            got, timed_out = None, True  # the probe was interrupted for running out of time
         if got is not None:
             reason = ""
         elif timed_out:

@@ -51,7 +51,7 @@ def probe_6_3(inputs, namespace):
         parameter.data[...] = np.sin(np.arange(parameter.data.size) + number).reshape(parameter.data.shape) / 2
     return {"kind": type(net).__name__, "layers": [type(m).__name__ for m in modules],
             "distinct": len({id(m) for m in modules}) == len(modules),
-            "shapes": [list(p.shape) for p in parameters], "output": net(tensor(inputs["x"])).data}
+            "shapes": [list(p.shape) for p in parameters], "output": net(tensor(inputs["x"], dtype=np.float32)).data}
 
 
 TOLERANCE_6_3 = {"rtol": 1e-5, "atol": 1e-6}
