@@ -44,12 +44,13 @@ from tools import checks
 from tools.chapters import ROOT, find_chapters
 from tools.exercises import find_regions, load_book, region_body, regions_of_file, replace_regions
 from tools.grade import grade
-from tools.grading.report import GRADESCOPE_SCHEMA
 from tools.student import current_notebook, write_student_edition
 
 pytestmark = pytest.mark.slow
 
 PYTHON = sys.executable
+# Gradescope's results.json format, as JSON Schema.
+GRADESCOPE_SCHEMA = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text(encoding="utf-8"))
 
 # --- a small book ---------------------------------------------------------------------------------------
 

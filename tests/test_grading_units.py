@@ -20,17 +20,18 @@ import nbformat
 import numpy as np
 import pytest
 
-from tools.chapters import CHAPTER_HEADER
+from tools.chapters import CHAPTER_HEADER, ROOT
 from tools.exercises import Exercise, Section, exercise_sections
-from tools.chapters import ROOT
 from tools.exercises import load_book
 from tools.grade import answer_text, chapter_run
 from tools.grading import judge
-from tools.grading.report import GRADESCOPE_SCHEMA, Result, gradescope_results, short, table, write_atomically
+from tools.grading.report import Result, gradescope_results, short, table, write_atomically
 from tools.grading.submission import locate, notebook_answers
 from tools.student import nbgrader_metadata, scrub_outputs, student_chapter
 
 HEADER = CHAPTER_HEADER + "\n"
+# Gradescope's results.json format, as JSON Schema.
+GRADESCOPE_SCHEMA = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text(encoding="utf-8"))
 
 CHAPTER = HEADER + """\
 # Squares

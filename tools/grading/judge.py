@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.grading.probe import decode, encode
+
 JUDGES = "tests/judges"
 DEFAULT_TOLERANCE = {"rtol": 1e-7, "atol": 1e-10}
-DTYPE_KINDS = "biuf"
 
 
 def judges_path(root, chapter):
@@ -62,33 +63,6 @@ def grading_inputs(module, exercise, seed):
     return encode(values)
 
 
-def encode(value):
-    if isinstance(value, (np.ndarray, np.generic)):
-        array = np.asarray(value)
-        return {"__array__": array.dtype.str, "shape": list(array.shape), "data": array.ravel().tolist()}
-    if isinstance(value, dict):
-        return {str(k): encode(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode(v) for v in value]
-    return value
-
-
-def decode(value):
-    """Reported plain data back into Python values; arrays of numbers or booleans only."""
-    if isinstance(value, dict):
-        if "__array__" in value:
-            dtype = np.dtype(value["__array__"])
-            if dtype.kind not in DTYPE_KINDS or dtype.hasobject:
-                raise ValueError(f"an array of dtype {dtype} was reported")
-            return np.array(value["data"], dtype=dtype).reshape(value["shape"])
-        return {key: decode(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [decode(item) for item in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise ValueError(f"a {type(value).__name__} was reported")
-
-
 def parse_report(line):
     """One JSON line of a report, or None when it is not a JSON object."""
     try:
@@ -105,11 +79,14 @@ def verdict(module, exercise, got, expected):
         got = decode(got)
     except (ValueError, TypeError, KeyError, RecursionError) as error:
         return False, f"The result could not be read: {error}."
-    custom = getattr(module, "judge_" + name(exercise), None)
-    if custom is not None:
-        return custom(got, expected)
-    tolerance = getattr(module, "TOLERANCE_" + name(exercise), DEFAULT_TOLERANCE)
-    problems = differences(got, expected, tolerance, "result")
+    try:  # the student's data may be anything a JSON document can hold
+        custom = getattr(module, "judge_" + name(exercise), None)
+        if custom is not None:
+            return custom(got, expected)
+        problems = differences(got, expected, getattr(module, "TOLERANCE_" + name(exercise), DEFAULT_TOLERANCE),
+                               "result")
+    except Exception as error:
+        return False, f"The result could not be judged: {type(error).__name__}."
     if problems:
         return False, "\n".join(problems[:5])
     return True, "Right on the grader's inputs."

@@ -65,15 +65,21 @@ def result_of(exercise_id, namespace):
 
 
 def decode(value):
+    """Plain data back into Python values; raises ValueError for anything but numbers, text and arrays of numbers."""
     import numpy as np
 
     if isinstance(value, dict):
         if "__array__" in value:
-            return np.array(value["data"], dtype=np.dtype(value["__array__"])).reshape(value["shape"])
+            dtype = np.dtype(value["__array__"])
+            if dtype.kind not in "biuf":
+                raise ValueError(f"an array of dtype {dtype} was reported")
+            return np.array(value["data"], dtype=dtype).reshape(value["shape"])
         return {key: decode(item) for key, item in value.items()}
     if isinstance(value, list):
         return [decode(item) for item in value]
-    return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ValueError(f"a {type(value).__name__} was reported")
 
 
 def emit(exercise_id, namespace):

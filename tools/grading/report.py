@@ -95,46 +95,5 @@ def write_atomically(path, text):
         raise
 
 
-VISIBILITY = ["hidden", "after_due_date", "after_published", "visible"]
-# Gradescope's results.json as JSON Schema: the fields this grader writes, and the
-# other optional ones Gradescope documents.
-GRADESCOPE_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "required": ["tests"],
-    "properties": {
-        "score": {"type": "number"},
-        "execution_time": {"type": "number", "minimum": 0},
-        "output": {"type": "string"},
-        "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-        "visibility": {"enum": VISIBILITY},
-        "stdout_visibility": {"enum": VISIBILITY},
-        "extra_data": {"type": "object"},
-        "tests": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["score", "max_score", "name"],
-                "properties": {
-                    "score": {"type": "number", "minimum": 0},
-                    "max_score": {"type": "number", "minimum": 0},
-                    "status": {"enum": ["passed", "failed"]},
-                    "name": {"type": "string"},
-                    "number": {"type": "string"},
-                    "output": {"type": "string"},
-                    "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-                    "tags": {"type": "array", "items": {"type": "string"}},
-                    "visibility": {"enum": VISIBILITY},
-                    "extra_data": {"type": "object"},
-                },
-                "additionalProperties": False,
-            },
-        },
-        "leaderboard": {"type": "array"},
-    },
-    "additionalProperties": False,
-}
-
-
 def dumps(data):
     return json.dumps(data, indent=2) + "\n"

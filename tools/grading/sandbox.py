@@ -27,6 +27,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 FIRST_UID = 2_000_000_000  # student user ids: FIRST_UID + 100 * (grader pid) + n, unused by anyone else
 FILE_SIZE_LIMIT = 64 * 2**20  # bytes a student process may write to one file
+MEMORY_LIMIT = 8 * 2**30  # bytes of address space of each student process (so that it cannot starve the grader)
 PROCESS_LIMIT = 256  # processes and threads of the student's user id (as root)
 CHANNEL_LIMIT = 16 * 2**20  # bytes of the report kept
 OUTPUT_KEEP = 4000  # characters of printed output kept
@@ -63,9 +64,10 @@ def reachable(path):
 
 
 def _limit_child():
-    """In the child, before exec: no file over FILE_SIZE_LIMIT, no core dumps, no setuid gain, few processes."""
+    """In the child, before exec: bounded files and memory, no core dumps, no setuid gain, few processes."""
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     if os.getuid() >= FIRST_UID:
         resource.setrlimit(resource.RLIMIT_NPROC, (PROCESS_LIMIT, PROCESS_LIMIT))
     try:
