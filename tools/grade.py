@@ -51,7 +51,7 @@ class Grading:
     def __init__(self, submission, reference, timeout, seed, log):
         self.submission, self.timeout, self.seed, self.log = submission, timeout, seed, log
         self.private = workspace.private_folder()
-        self.sandbox = Sandbox(self.private)
+        self.sandbox = Sandbox()
         if self.sandbox.root and (withheld := workspace.withhold(reference)):
             log(f"The reference's {', '.join(withheld)} are now readable by their owner only.")
         self.reference = workspace.copy_reference(reference, self.private / "reference")

@@ -96,36 +96,26 @@ def rerun(inputs, namespace, names, **overrides):
     return {name: scope[name] for name in names}
 
 
-class Channel:
-    def __init__(self):
-        self.file = os.fdopen(int(os.environ["GRADER_CHANNEL_FD"]), "w", encoding="utf-8", buffering=1)
-
-    def write(self, record):
-        self.file.write(json.dumps(record) + "\n")
-        self.file.flush()
+def channel():
+    """A function that writes one record (a JSON line) to the grader's pipe."""
+    pipe = os.fdopen(int(os.environ["GRADER_CHANNEL_FD"]), "w", encoding="utf-8", buffering=1)
+    return lambda record: pipe.write(json.dumps(record) + "\n") and pipe.flush()
 
 
 def run_package(exercise_ids):
-    channel = Channel()
+    write = channel()
     for exercise_id in exercise_ids:
-        channel.write({"event": "probe", "exercise": exercise_id, **result_of(exercise_id, None)})
+        write({"event": "probe", "exercise": exercise_id, **result_of(exercise_id, None)})
 
 
 def cell_record(cell, index, reply):
-    """What the grader needs to know about an executed cell."""
-    streams, error, reports = {"stdout": [], "stderr": []}, None, []
-    for output in cell.get("outputs", []):
-        kind = output.get("output_type")
-        if kind == "stream":
-            streams["stdout" if output.get("name") == "stdout" else "stderr"].append(output.get("text", ""))
-        elif kind == "error":
-            error = output
-        elif MIMETYPE in output.get("data", {}):
-            reports.append(output["data"][MIMETYPE])
+    """({"event": "done", "cell", "status", and "ename", "evalue" for an error}, the cell's probe reports)."""
+    outputs = cell.get("outputs", [])
+    error = next((output for output in outputs if output.get("output_type") == "error"), None)
+    reports = [output["data"][MIMETYPE] for output in outputs if MIMETYPE in output.get("data", {})]
     content = (reply or {}).get("content", {})
     failed = content.get("status", "ok" if error is None else "error") != "ok"
-    record = {"event": "done", "cell": index, "status": "error" if failed else "ok",
-              "stdout": clip("".join(streams["stdout"])), "stderr": clip("".join(streams["stderr"]))}
+    record = {"event": "done", "cell": index, "status": "error" if failed else "ok"}
     if failed:
         source = content if content.get("ename") == TIME_LIMIT or error is None else error
         record.update(ename=str(source.get("ename", "Error")), evalue=clip(source.get("evalue", "")))
@@ -137,7 +127,7 @@ def run_notebook(path):
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    channel = Channel()
+    write = channel()
     plan = json.loads((HERE / "plan.json").read_text(encoding="utf-8"))
     exercise_of_cell = {int(k): v for k, v in plan["exercise_of_cell"].items()}
     probe_cells = {int(k): v for k, v in plan["probe_cells"].items()}
@@ -153,21 +143,21 @@ def run_notebook(path):
         if cell.cell_type != "code":
             return
         started[cell_index] = time.monotonic()
-        channel.write({"event": "start", "cell": cell_index})
+        write({"event": "start", "cell": cell_index})
 
     def on_cell_executed(cell, cell_index, execute_reply):
         exercise = exercise_of_cell.get(cell_index)
         if exercise is not None:
             budget[exercise] -= time.monotonic() - started.get(cell_index, time.monotonic())
         record, reports = cell_record(cell, cell_index, execute_reply)
-        channel.write(record)
+        write(record)
         if cell_index in probe_cells:
             report = next((r for r in reports if r.get("exercise") == probe_cells[cell_index]), None)
             if report is None:
                 report = {"exercise": probe_cells[cell_index],
                           "error": record.get("ename", "the probe cell reported nothing") + ": "
                                    + record.get("evalue", "")}
-            channel.write({"event": "probe", **report})
+            write({"event": "probe", **report})
 
     client = NotebookClient(
         notebook, timeout_func=timeout_for, interrupt_on_timeout=True, allow_errors=True,
@@ -178,10 +168,10 @@ def run_notebook(path):
     try:
         client.execute()
     except DeadKernelError as error:
-        channel.write({"event": "died", "message": clip(error)})
+        write({"event": "died", "message": clip(error)})
     except Exception as error:  # whatever stopped the run: the grader decides
-        channel.write({"event": "failed", "message": clip(f"{type(error).__name__}: {error}")})
-    channel.write({"event": "finished"})
+        write({"event": "failed", "message": clip(f"{type(error).__name__}: {error}")})
+    write({"event": "finished"})
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ FIRST_UID = 2_000_000_000  # student user ids: FIRST_UID + 100 * (grader pid) + 
 FILE_SIZE_LIMIT = 64 * 2**20  # bytes a student process may write to one file
 MEMORY_LIMIT = 8 * 2**30  # bytes of address space of each student process (so that it cannot starve the grader)
 PROCESS_LIMIT = 256  # processes and threads of the student's user id (as root)
-CHANNEL_LIMIT = 16 * 2**20  # bytes of the report kept
-OUTPUT_KEEP = 4000  # characters of printed output kept
+CHANNEL_LIMIT = 16 * 2**20  # bytes of a report read (the rest is dropped)
 
 
 def is_root():
@@ -93,21 +92,17 @@ def _processes():
 
 @dataclass
 class Finished:
-    """How a student process ended, and what it reported."""
+    """How a student process ended: its exit status (negative: a signal), or why the grader stopped it."""
 
-    status: object  # exit status, negative for a signal; None when the grader stopped it
-    stopped: str  # why the grader stopped it ("" when it ended by itself)
-    report: bytes  # what arrived on the channel
-    output: str  # the end of what it printed
+    status: object
+    stopped: str
     seconds: float
 
 
 class Sandbox:
     """Runs commands as the student; ``uid`` is the student's user id (the grader's own when not root)."""
 
-    def __init__(self, private):
-        self.private = Path(private)  # the grader's own folder (mode 0700): the student's output goes there
-        self.runs = 0
+    def __init__(self):
         self.root = is_root()
         self.subreaper = become_subreaper()
         self.uid = self._free_uid() if self.root else os.getuid()
@@ -126,10 +121,6 @@ class Sandbox:
                 if uid not in taken:
                     return uid
         raise RuntimeError("no free user id for the student's code")
-
-    @property
-    def limitation(self):
-        return limitation()
 
     def python(self, trusted=False):
         """(interpreter, folders of packages to add to its path) that the student's user can run.
@@ -157,41 +148,34 @@ class Sandbox:
         for path in [Path(folder), *Path(folder).rglob("*")]:
             os.lchown(path, self.uid, self.gid)
 
-    def run(self, command, cwd, env, timeout, on_line=None, should_stop=None, trusted=False):
-        """Run ``command`` as the student; stop it after ``timeout`` seconds or when ``should_stop()`` says why.
+    def run(self, command, cwd, env, timeout, on_line, should_stop=None, trusted=False):
+        """Run ``command`` as the student (unless ``trusted``); stop it after ``timeout`` s or when ``should_stop()``.
 
-        ``on_line`` gets each line of the report as it arrives (the report is
-        also returned whole, once every process is gone). A ``trusted``
-        command (the reference's) keeps the grader's user.
+        ``on_line`` gets each line of the report as it arrives; the run
+        returns once every process the command started is dead. What the
+        command prints is not kept: the student sees only the grader's words.
         """
         read_end, write_end = os.pipe()
-        env = {**env, "GRADER_CHANNEL_FD": str(write_end)}
-        self.runs += 1
-        output_file = self.private / f"output-{self.runs}.txt"
-        started = time.monotonic()
         identity = {"user": self.uid, "group": self.gid, "extra_groups": []} if self.root and not trusted else {}
-        with open(os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
-            process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=subprocess.STDOUT, pass_fds=(write_end,), start_new_session=True,
-                                       preexec_fn=_limit_child, umask=0o077, **identity)
+        started = time.monotonic()
+        process = subprocess.Popen(command, cwd=cwd, env={**env, "GRADER_CHANNEL_FD": str(write_end)},
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   pass_fds=(write_end,), start_new_session=True, preexec_fn=_limit_child,
+                                   umask=0o077, **identity)
         os.close(write_end)
-        chunks = []
-        reader = threading.Thread(target=_read, args=(read_end, chunks, on_line), daemon=True)
+        reader = threading.Thread(target=_read, args=(read_end, on_line), daemon=True)
         reader.start()
         stopped = ""
         while process.poll() is None and not stopped:
             if time.monotonic() - started > timeout:
                 stopped = f"still running after {timeout:g} s"
             elif should_stop is not None:
-                stopped = should_stop() or ""
+                stopped = should_stop()
             time.sleep(0.05)
         self.kill_all()
         status = process.wait()
         reader.join()  # returns once every holder of the pipe's write end is dead
-        self.kill_all()
-        seconds = time.monotonic() - started
-        output = _tail(output_file)
-        return Finished(None if stopped else status, stopped, b"".join(chunks), output, seconds)
+        return Finished(None if stopped else status, stopped, time.monotonic() - started)
 
     def kill_all(self):
         """Kill every process of the student, detached ones included, and reap them."""
@@ -247,30 +231,16 @@ class Sandbox:
                     pass
 
 
-def _read(fd, chunks, on_line):
+def _read(fd, on_line):
+    """Hand each line arriving on ``fd`` to ``on_line``, up to CHANNEL_LIMIT bytes."""
     kept, pending = 0, b""
     with open(fd, "rb", buffering=0) as pipe:
-        while True:
-            data = pipe.read(65536)
-            if not data:
-                return
+        while data := pipe.read(65536):
             if kept < CHANNEL_LIMIT:
-                chunks.append(data[: CHANNEL_LIMIT - kept])
-                kept += len(chunks[-1])
-                if on_line is not None:
-                    pending += chunks[-1]
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        on_line(line)
-
-
-def _tail(path):
-    try:
-        with open(path, "rb") as file:
-            file.seek(max(0, os.path.getsize(path) - OUTPUT_KEEP))
-            return file.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+                kept += len(data)
+                *lines, pending = (pending + data).split(b"\n")
+                for line in lines:
+                    on_line(line)
 
 
 def environment(workspace, python, packages=(), data_dir=None):
