@@ -525,6 +525,8 @@ def test_the_student_edition_earns_nothing_on_its_stubbed_exercises(student, tmp
     run, tests = run_grade(out, graded_selection(ready), tmp_path / "results.json")
     earned = {number: test["output"] for number, test in tests.items() if test["score"] != 0}
     assert not earned, "stubbed exercises earn points:\n" + "\n".join(f"{k}: {v}" for k, v in earned.items())
+    other = {number: test["output"] for number, test in tests.items() if "NotImplementedError" not in test["output"]}
+    assert not other, "an exercise fails for another reason than its stub:\n" + "\n".join(other.values())
     assert run.returncode == 1
 
 
