@@ -1,22 +1,10 @@
 """The grader's verdict: the student's results on the grader's inputs, compared with the reference's.
 
-Each chapter with exercises has a file of judges in the reference,
-``tests/judges/chapter_NN.py``, with for exercise N.K:
-
-- ``inputs_N_K(rng)`` (optional): the inputs, drawn from a NumPy generator
-  seeded with the grading seed and the exercise's id;
-- ``probe_N_K(inputs, namespace)``: runs where the student's code runs (for a
-  notebook exercise ``namespace`` is the notebook's, and ``inputs["answer"]``
-  the text of the answer between the markers) and returns plain data: a
-  dict of numbers, strings, lists and arrays;
-- ``TOLERANCE_N_K`` (optional): ``{"rtol": ..., "atol": ...}`` for
-  ``numpy.allclose``, or ``judge_N_K(got, expected)`` (optional): a verdict
-  of its own, ``(passed, message)``.
-
-The probe runs twice, on the same inputs: once with the student's answer,
-in the sandbox, and once with the reference's answer, in a process of the
-grader's that no student code touches. Only this module, in the grader,
-compares the two. Its messages never show an expected value, so that a
+The judges of a chapter's exercises are in the reference, ``tests/judges/chapter_NN.py``
+(what they define: ``tests/judges/README.md``). Each probe runs twice on the same
+inputs: with the student's answer, in the sandbox, and with the reference's, in a
+process of the grader's that no student code touches. Only this module, in the
+grader, compares the two; its messages never show an expected value, so that a
 failed attempt does not reveal the answer on the grader's inputs.
 """
 
