@@ -104,7 +104,7 @@ class Sandbox:
 
     def __init__(self):
         self.root = is_root()
-        self.subreaper = become_subreaper()
+        become_subreaper()
         self.uid = self._free_uid() if self.root else os.getuid()
         self.gid = self.uid if self.root else os.getgid()
 
