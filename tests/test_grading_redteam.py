@@ -8,7 +8,8 @@ exercise; then
 
 - the attacked exercise earns no point and the honest one earns its own;
 - no process of the submission is left running;
-- the grader's files, the reference and the installed packages are unchanged;
+- the grader's files, the reference and the installed packages are unchanged,
+  and nothing the submission wrote stays in the shared temporary folders;
 - an untouched submission graded afterwards gets its full grade.
 
 Attacks that only a grader running as root can stop (reading or writing
@@ -161,6 +162,8 @@ def attacks(reference, drop):
             """)),
         "writing to the grader, the reference and the installed packages": ("1.1", package_attack("""
             import glob, os
+            os.makedirs("/tmp/redteam-planted/sitecustomize", exist_ok=True)
+            open("/var/tmp/redteam-planted.py", "w").close()
             targets = ["GRADER/tools/grading/judge.py", "GRADER/tools/grade.py", "REFERENCE/tests/judges/chapter_01.py",
                        "REFERENCE/framework/ops.py", "PACKAGES/sitecustomize.py", "PACKAGES/redteam.pth",
                        *glob.glob("/tmp/grade-*/reference/tests/judges/chapter_01.py")]
@@ -249,6 +252,8 @@ def test_an_attack_earns_nothing_and_changes_no_other_grade(name, mini, mini_stu
     assert leftover() == set()
     assert fingerprint(ROOT / "tools", mini) == before, "the grader or the reference was changed"
     assert not Path(sysconfig.get_paths()["purelib"], "sitecustomize.py").exists()
+    assert not Path("/tmp/redteam-planted").exists() and not Path("/var/tmp/redteam-planted.py").exists(), \
+        "files of the student's user outlive the grading"
     assert grades(grade(mini, reference=mini, wanted=wanted, timeout=TIMEOUT)) == {e: HONEST[e] for e in wanted}
 
 

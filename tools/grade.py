@@ -61,6 +61,7 @@ class Grading:
 
     def close(self):
         self.sandbox.kill_all()
+        self.sandbox.remove_files()
         workspace.remove(self.private)
 
     def judges_of(self, chapter):

@@ -14,6 +14,7 @@ once the process and all its descendants are dead.
 import ctypes
 import os
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -193,6 +194,16 @@ class Sandbox:
             self._reap()
             time.sleep(0.02)
         raise RuntimeError(f"processes of the student's code survive: {sorted(self._student_processes())}")
+
+    def remove_files(self):
+        """As root: remove what the student's user left in the shared temporary folders (it owns nothing else)."""
+        for folder in ("/tmp", "/var/tmp", "/dev/shm") if self.root else ():
+            for entry in Path(folder).iterdir() if os.path.isdir(folder) else ():
+                try:
+                    if entry.lstat().st_uid == self.uid:
+                        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                except OSError:
+                    pass
 
     def _student_processes(self):
         """The student's user's processes (as root), and every descendant of the grader."""
