@@ -19,17 +19,46 @@ def probe_6_1(inputs, namespace):
     return {"output": y.data, "grad": x.grad.data}
 
 
+GATES = [tuple(int(bit) for bit in f"{number:04b}") for number in range(16)]  # outputs on (0,0), (0,1), (1,0), (1,1)
+
+
 def probe_6_2(inputs, namespace):
-    return {name: float(namespace[name]) for name in ("nand_w1", "nand_w2", "nand_theta")}
+    answers = [namespace["neuron_for"](np.array(gate)) for gate in GATES]
+    return {"answers": [None if a is None else [float(v) for v in a] for a in answers]}
 
 
 def judge_6_2(got, expected):
-    """A threshold neuron with the student's weights computes NAND: 1 where w1 x1 + w2 x2 >= theta."""
+    """For each of the 16 gates: weights that compute it, exactly where the reference finds some, else None."""
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
-    outputs = (got["nand_w1"] * x[:, 0] + got["nand_w2"] * x[:, 1] >= got["nand_theta"]).astype(int)
-    if outputs.tolist() != [1, 1, 1, 0]:
-        return False, f"With these weights the neuron gives {outputs.tolist()} on (0,0), (0,1), (1,0), (1,1)."
-    return True, "The neuron computes NAND."
+    answers = got.get("answers")
+    if not isinstance(answers, list) or len(answers) != len(GATES):
+        return False, "neuron_for should answer for each of the 16 gates."
+    for gate, mine, right in zip(GATES, answers, expected["answers"]):
+        if (mine is None) != (right is None):
+            return False, f"For the gate {gate}, neuron_for says {'no neuron' if mine is None else 'a neuron'} " \
+                          "computes it: that is wrong."
+        if mine is not None:
+            if len(mine) != 3 or not all(isinstance(v, float) for v in mine):
+                return False, f"For the gate {gate}, neuron_for should return (w1, w2, theta)."
+            w1, w2, theta = mine
+            if tuple((w1 * x[:, 0] + w2 * x[:, 1] >= theta).astype(int)) != gate:
+                return False, f"For the gate {gate}, the weights neuron_for returns compute another gate."
+    return True, "Right for all 16 gates."
+
+
+def inputs_6_4(rng):
+    sizes = rng.integers(2, 9, size=4)
+    return {"logits": [rng.normal(size=int(n)) * 3 for n in sizes], "targets": [int(rng.integers(n)) for n in sizes],
+            "eps": [float(e) for e in rng.uniform(0, 0.5, size=4)]}
+
+
+def probe_6_4(inputs, namespace):
+    gradient = namespace["smoothed_cross_entropy_gradient"]
+    return {"gradients": [np.asarray(gradient(np.array(z, dtype=float), t, eps), dtype=float)
+                          for z, t, eps in zip(inputs["logits"], inputs["targets"], inputs["eps"])]}
+
+
+TOLERANCE_6_4 = {"rtol": 1e-7, "atol": 1e-9}
 
 
 ACTIVATIONS = ("ReLU", "Tanh", "Sigmoid")

@@ -55,3 +55,32 @@ def probe_7_3(inputs, namespace):
     scheduler = namespace["InverseSquareRootLR"](optim.SGD([tensor([0.0], requires_grad=True)], lr=base),
                                                  warmup=inputs["warmup"])
     return {"rates": [float(scheduler.lr_at(base, epoch)) for epoch in range(60)]}
+
+
+def probe_7_4(inputs, namespace):
+    return {"momentum": float(namespace["steep_momentum"]), "lr": float(namespace["steep_lr"])}
+
+
+def judge_7_4(got, expected):
+    """Gradient descent with these settings (SGD's momentum) settles on the steep bowl within 80 steps.
+
+    The bowl f = (x^2 + 100 y^2) / 2 from (-4, 1.25); settled: f < 1e-6 for 50 steps in a row.
+    """
+    momentum, lr = got.get("momentum"), got.get("lr")
+    if not (isinstance(momentum, float) and isinstance(lr, float) and 0 <= momentum < 1 and 0 < lr < 1):
+        return False, "steep_momentum should be in [0, 1) and steep_lr a small positive number."
+    point, buffer, below, losses = np.array([-4.0, 1.25]), None, 0, []
+    curvature = np.array([1.0, 100.0])
+    for step in range(2001):
+        losses.append(float(np.sum(curvature * point**2) / 2))
+        below = below + 1 if losses[-1] < 1e-6 else 0
+        if below == 50 or not losses[-1] <= 1e6:
+            break
+        gradient = curvature * point
+        buffer = gradient if buffer is None else momentum * buffer + gradient
+        point = point - lr * buffer
+    if below < 50:
+        return False, "With these settings gradient descent does not settle on the steep bowl."
+    if len(losses) - 50 > 80:
+        return False, f"With these settings gradient descent takes {len(losses) - 50} steps; at most 80 are allowed."
+    return True, f"Right: gradient descent settles in {len(losses) - 50} steps."
