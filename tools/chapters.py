@@ -46,7 +46,7 @@ MODULE_CHAPTERS = {
     "framework.nn.embedding": 11,
     "framework.nn.rnn": 11,
     "framework.data.text": 11,
-    "framework.text_model": 11,
+    "framework.sequence_models": 11,
 }
 
 

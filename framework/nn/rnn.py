@@ -104,8 +104,8 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
 
 
 def _sigmoid(a):
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + exp(-a)), written as (1 + tanh(a / 2)) / 2: equal, and never overflows."""
+    return 0.5 + 0.5 * np.tanh(0.5 * a)
 
 
 class TanhSteps:
@@ -156,10 +156,9 @@ class LSTMSteps:
         _, c = state
         a = xw + hw
         size = c.shape[-1]
-        i = _sigmoid(a[:, :size])
-        f = _sigmoid(a[:, size : 2 * size])
+        gates = _sigmoid(a)  # i, f and o; g's part is replaced by tanh below
+        i, f, o = gates[:, :size], gates[:, size : 2 * size], gates[:, 3 * size :]
         g = np.tanh(a[:, 2 * size : 3 * size])
-        o = _sigmoid(a[:, 3 * size :])
         c_new = f * c + i * g
         tanh_c = np.tanh(c_new)
         return (o * tanh_c, c_new), (i, f, g, o, tanh_c, c)
