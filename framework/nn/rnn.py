@@ -599,6 +599,26 @@ class GRUCell(RNNCellBase):
         super().__init__("GRU", input_size, hidden_size, bias, dtype, generator)
 
 
+def set_forget_gate_bias_(lstm, value):
+    """Set the forget-gate biases of every layer of an LSTM (or LSTMCell) so that they sum to ``value``.
+
+    The forget gate is f = sigmoid(a_f + b_ih_f + b_hh_f); at PyTorch's
+    initialisation the biases are near 0, so f starts near 1/2 and the cell
+    halves its memory at every step. A bias of 1 or more (the gate starts
+    open) is a common choice. ``bias_ih``'s forget part becomes ``value``,
+    ``bias_hh``'s zero. Returns the module.
+    """
+    if getattr(lstm, "mode", None) != "LSTM":
+        raise TypeError(f"set_forget_gate_bias_: expected an LSTM or LSTMCell, got {type(lstm).__name__}")
+    size = lstm.hidden_size
+    for name, parameter in lstm.named_parameters():
+        if name.startswith("bias_ih"):
+            parameter.data[size : 2 * size] = value
+        elif name.startswith("bias_hh"):
+            parameter.data[size : 2 * size] = 0
+    return lstm
+
+
 def detach_state(state):
     """The state cut off from the graph: a tensor, or a tuple of tensors (LSTM).
 
