@@ -192,6 +192,13 @@ class GRUSteps:
 
     @staticmethod
     def backward(d_state, cache):
+        """From dh' (the gradient of the new state): d(xw), d(hw) and the direct gradient of h.
+
+        h' = (1 - z) n + z h passes dh' z straight back to h; the rest flows
+        through the pre-activations of r, z and n. Note that r multiplies
+        h_n = hw's third part, so d(hw) and d(xw) differ there.
+        """
+        ### BEGIN SOLUTION
         (dh,) = d_state
         r, z, n, h_n, h = cache
         dn_pre = dh * (1 - z) * (1 - n * n)
@@ -200,6 +207,7 @@ class GRUSteps:
         d_xw = np.concatenate([dr_pre, dz_pre, dn_pre], axis=-1)
         d_hw = np.concatenate([dr_pre, dz_pre, dn_pre * r], axis=-1)
         return d_xw, d_hw, (dh * z,)
+        ### END SOLUTION
 
 
 STEPS = {"RNN_TANH": TanhSteps, "RNN_RELU": ReLUSteps, "LSTM": LSTMSteps, "GRU": GRUSteps}
