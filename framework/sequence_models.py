@@ -233,3 +233,74 @@ def _torch_lstm_step(layer, x, weights):
         (output * weights).sum().backward()
 
     return step
+
+
+def time_char_model_step(vocabulary_size=27, embedding_dim=16, hidden_size=64, steps=32, batch=32,
+                         repeats=30, seed=0):
+    """Median seconds of one training step of ``CharModel``, and of the same model in PyTorch.
+
+    One step: embedding, LSTM, linear layer, cross-entropy over every
+    position, backward, and an Adam update. PyTorch (when installed, on one
+    thread) gets the same weights, the same batch and the same learning
+    rate; the losses of the first step are checked to agree, so both time
+    the same computation. The two take turns, ``repeats`` times. Returns a
+    dict name -> seconds ("framework", and "pytorch" when installed).
+    """
+    import time
+
+    rng = np.random.default_rng(seed)
+    model = CharModel(vocabulary_size, embedding_dim, hidden_size, seed=seed)
+    inputs = rng.integers(0, vocabulary_size, size=(steps, batch))
+    targets = rng.integers(0, vocabulary_size, size=(steps, batch))
+    optimizer = Adam(model.parameters(), lr=1e-3)
+
+    def ours():
+        loss = sequence_loss(model(inputs)[0], targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    runs = {"framework": ours}
+    theirs = _torch_char_model_step(model, inputs, targets)
+    if theirs is not None:
+        first_ours, first_theirs = ours(), theirs()
+        if not math.isclose(first_ours, first_theirs, rel_tol=1e-4):
+            raise AssertionError(f"time_char_model_step: the losses differ: {first_ours} and {first_theirs}")
+        runs["pytorch"] = theirs
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, step in runs.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
+def _torch_char_model_step(model, inputs, targets):
+    """The same training step in PyTorch, from the same weights, or None without PyTorch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    vocabulary_size, embedding_dim = model.embedding.weight.shape
+    network = torch.nn.ModuleDict({
+        "embedding": torch.nn.Embedding(vocabulary_size, embedding_dim),
+        "recurrent": torch.nn.LSTM(embedding_dim, model.recurrent.hidden_size),
+        "head": torch.nn.Linear(model.recurrent.hidden_size, vocabulary_size),
+    })
+    network.load_state_dict({name: torch.tensor(value) for name, value in model.state_dict().items()})
+    optimizer = torch.optim.Adam(network.parameters(), lr=1e-3)
+    inputs, targets = torch.tensor(inputs), torch.tensor(targets).reshape(-1)
+
+    def step():
+        output, _ = network["recurrent"](network["embedding"](inputs))
+        logits = network["head"](output)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocabulary_size), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step

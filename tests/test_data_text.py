@@ -13,6 +13,8 @@ from framework.sequence_models import (
     next_symbol_probabilities,
     perplexity,
     sample,
+    time_char_model_step,
+    time_lstm_step,
     train_truncated,
 )
 
@@ -103,3 +105,20 @@ def test_the_classifier_scores_each_sequence():
     inputs, _ = recall_task(distance=5, count=3)
     scores = SequenceClassifier("gru", 8, 4, hidden_size=6)(inputs)
     assert scores.shape == (3, 4)
+
+
+def test_the_timing_functions_time_the_same_computation_in_each_library():
+    # Only the structure is checked here; speed is measured by benchmarks/lstm_step.py.
+    times = time_char_model_step(vocabulary_size=5, embedding_dim=3, hidden_size=4, steps=3, batch=2, repeats=1)
+    layer_times = time_lstm_step(steps=3, batch=2, input_size=3, hidden_size=4, repeats=1)
+    expected = {"framework"} | ({"pytorch"} if torch_installed() else set())
+    assert set(times) == expected and all(seconds > 0 for seconds in times.values())
+    assert set(layer_times) == {"fused", "unrolled"} | ({"pytorch"} if torch_installed() else set())
+
+
+def torch_installed():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -30,6 +30,7 @@ from framework.nn.rnn import (
     gru_cell,
     lstm_cell,
     rnn_cell,
+    set_forget_gate_bias_,
     unrolled,
 )
 
@@ -158,6 +159,21 @@ def test_initialisation_is_uniform_within_one_over_the_root_of_the_hidden_size()
     assert values.min() >= -bound and values.max() <= bound
     assert values.min() < -0.95 * bound and values.max() > 0.95 * bound  # the whole range is used
     assert abs(values.mean()) < 0.01 and abs(values.var() - bound**2 / 3) < 0.05 * bound**2
+
+
+def test_the_forget_gate_bias_is_set_in_every_layer_and_only_there():
+    lstm = LSTM(3, 4, num_layers=2, generator=np.random.default_rng(0))
+    before = lstm.state_dict()
+    set_forget_gate_bias_(lstm, 2.5)
+    for name, value in lstm.state_dict().items():
+        if name.startswith("bias"):
+            forget = value[4:8]
+            assert np.all(forget == (2.5 if name.startswith("bias_ih") else 0)), name
+            assert np.array_equal(np.delete(value, range(4, 8)), np.delete(before[name], range(4, 8))), name
+        else:
+            assert np.array_equal(value, before[name]), name
+    with pytest.raises(TypeError, match="expected an LSTM or LSTMCell, got GRU"):
+        set_forget_gate_bias_(GRU(3, 4), 1.0)
 
 
 def test_the_same_generator_seed_gives_the_same_layer():
