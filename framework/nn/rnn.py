@@ -226,8 +226,8 @@ class Recurrence(Function):
     Backward is backpropagation through time: the loop runs from the last
     step to the first, carrying the gradient of the state, and the weight
     gradients are summed over all steps at the end with one product each.
-    (Its loop updates NumPy arrays, so unlike the cells this operation
-    cannot be differentiated a second time.)
+    (Its backward uses the gate values saved by forward as constants, so
+    unlike the cells this operation gives no second derivatives.)
     """
 
     def __init__(self, mode, bias=True):
