@@ -243,15 +243,20 @@ class Recurrence(Function):
 
     def forward(self, *inputs):
         x, state, w_ih, w_hh, b_ih, b_hh = self._split_inputs(inputs)
+        steps = x.shape[0]
         xw = x @ w_ih.T + b_ih
-        outputs, previous_h, caches = [], [], []
-        for t in range(x.shape[0]):
-            previous_h.append(state[0])
+        packed = np.empty((steps + len(state) - 1,) + state[0].shape, dtype=xw.dtype)
+        previous_h = np.empty((steps,) + state[0].shape, dtype=xw.dtype)
+        caches = []
+        for t in range(steps):
+            previous_h[t] = state[0]
             state, cache = self.steps.forward(xw[t], state[0] @ w_hh.T + b_hh, state)
-            outputs.append(state[0])
+            packed[t] = state[0]
             caches.append(cache)
-        self.save_for_backward(x, w_ih, w_hh, np.stack(previous_h), caches)
-        return np.stack(outputs + list(state[1:]))
+        for k, extra in enumerate(state[1:]):
+            packed[steps + k] = extra
+        self.save_for_backward(x, w_ih, w_hh, previous_h, caches)
+        return packed
 
     def backward(self, grad):
         x, w_ih, w_hh, previous_h, caches = self.saved
@@ -259,7 +264,8 @@ class Recurrence(Function):
         # The gradient of the state after the last step: h_T's comes with the
         # outputs' below, the cell's sits under them in the packed result.
         d_state = (np.zeros_like(grad[0]),) + tuple(grad[steps:])
-        d_xw, d_hw = [None] * steps, [None] * steps
+        gate_shape = (steps,) + grad.shape[1:-1] + (w_hh.shape[0],)
+        d_xw, d_hw = np.empty(gate_shape, dtype=grad.dtype), np.empty(gate_shape, dtype=grad.dtype)
         for t in reversed(range(steps)):
             d_state = (d_state[0] + grad[t],) + d_state[1:]
             d_xw[t], d_hw[t], direct = self.steps.backward(d_state, caches[t])
@@ -267,7 +273,7 @@ class Recurrence(Function):
             if direct[0] is not None:
                 dh += direct[0]
             d_state = (dh,) + direct[1:]
-        return self._input_grads(x, w_ih, previous_h, np.stack(d_xw), np.stack(d_hw), d_state)
+        return self._input_grads(x, w_ih, previous_h, d_xw, d_hw, d_state)
 
     def _input_grads(self, x, w_ih, previous_h, d_xw, d_hw, d_state):
         needs = self.needs_input_grad
@@ -282,6 +288,29 @@ class Recurrence(Function):
             grads.append(rows_xw.sum(axis=0) if needs[3 + n] else None)
             grads.append(rows_hw.sum(axis=0) if needs[4 + n] else None)
         return tuple(grads)
+
+
+class Steps(Function):
+    """x[index] for an integer or a slice along the first axis (time).
+
+    The same as ``x[index]`` (``GetItem``), with a cheaper backward: a
+    basic index picks each position at most once, so the gradient is
+    written into zeros by assignment, without the accumulating scatter
+    that arbitrary indices need.
+    """
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.save_for_backward(x.shape)
+        return x[self.index]
+
+    def backward(self, gy):
+        (shape,) = self.saved
+        gx = np.zeros(shape, dtype=gy.dtype)
+        gx[self.index] = gy
+        return gx
 
 
 # ---------------------------------------------------------------------------
@@ -420,8 +449,8 @@ class RNNBase(Module):
         for layer in range(self.num_layers):
             parameters = [p for p in self.layer_parameters(layer) if p is not None]
             packed = Recurrence(self.mode, self.bias)(x, *initial[layer], *parameters)
-            x = packed if packed.shape[0] == steps else packed[:steps]
-            finals.append(tuple(packed[steps - 1 + k] for k in range(len(initial[layer]))))
+            x = packed if packed.shape[0] == steps else Steps(slice(0, steps))(packed)
+            finals.append(tuple(Steps(steps - 1 + k)(packed) for k in range(len(initial[layer]))))
         return self._arrange_outputs(x, finals, batched)
 
     def _arrange_outputs(self, output, finals, batched):
