@@ -74,7 +74,7 @@ class CharModel(Module):
         return self.head(output), state
 
 
-def train_recall(kind, distance, steps=400, batch=32, lr=0.01, hidden_size=32, forget_bias=None,
+def train_recall(kind, distance, steps=400, batch=32, lr=0.005, hidden_size=32, forget_bias=None,
                  symbols=4, distractors=16, test_count=1000, seed=0):
     """Train a ``SequenceClassifier`` on ``recall_task`` at one distance; its accuracy on fresh sequences.
 
