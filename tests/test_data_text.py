@@ -107,6 +107,7 @@ def test_the_classifier_scores_each_sequence():
     assert scores.shape == (3, 4)
 
 
+@pytest.mark.exercise("4.1")  # the unrolled layer uses the backward of tanh
 def test_the_timing_functions_time_the_same_computation_in_each_library():
     # Only the structure is checked here; speed is measured by benchmarks/lstm_step.py.
     times = time_char_model_step(vocabulary_size=5, embedding_dim=3, hidden_size=4, steps=3, batch=2, repeats=1)

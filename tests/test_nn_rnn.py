@@ -35,7 +35,9 @@ from framework.nn.rnn import (
 )
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-# The fused GRU's backward is Exercise 11.1: the tests that run it carry its mark.
+# Tests that run code of an exercise carry its mark: the cells use the
+# backward of tanh (Exercise 4.1), the fused GRU is Exercise 11.1.
+TANH_BACKWARD = pytest.mark.exercise("4.1")
 GRU_BACKWARD = pytest.mark.exercise("11.1")
 MODES = [pytest.param(mode, marks=GRU_BACKWARD) if mode == "GRU" else mode for mode in sorted(GATES)]
 
@@ -49,6 +51,7 @@ def leaf(rng, *shape, scale=1.0):
 # ---------------------------------------------------------------------------
 
 
+@TANH_BACKWARD
 @pytest.mark.parametrize("bias", [True, False])
 def test_gradcheck_of_the_lstm_cell(bias):
     rng = np.random.default_rng(0)
@@ -64,13 +67,14 @@ def test_gradcheck_of_the_lstm_cell(bias):
     gradcheck(f, *args, *biases)
 
 
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("nonlinearity", [pytest.param("tanh", marks=TANH_BACKWARD), "relu"])
 def test_gradcheck_of_the_rnn_cell(nonlinearity):
     rng = np.random.default_rng(1)
     args = [leaf(rng, 3, 4), leaf(rng, 3, 5), leaf(rng, 5, 4), leaf(rng, 5, 5), leaf(rng, 5), leaf(rng, 5)]
     gradcheck(lambda x, h, *w: rnn_cell(x, h, *w, nonlinearity=nonlinearity), *args)
 
 
+@TANH_BACKWARD
 def test_gradcheck_of_the_gru_cell():
     rng = np.random.default_rng(2)
     args = [leaf(rng, 3, 4), leaf(rng, 3, 5), leaf(rng, 15, 4), leaf(rng, 15, 5), leaf(rng, 15), leaf(rng, 15)]
@@ -96,6 +100,7 @@ def test_gradcheck_of_the_fused_recurrence(mode, bias):
 # ---------------------------------------------------------------------------
 
 
+@TANH_BACKWARD
 @pytest.mark.parametrize("layer_class", [RNN, LSTM, pytest.param(GRU, marks=GRU_BACKWARD)])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_fused_layers_equal_their_cells_step_by_step(layer_class, batch_first):

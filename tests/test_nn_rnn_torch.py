@@ -33,8 +33,20 @@ CELLS = {
 }
 
 
-# The fused GRU's backward is Exercise 11.1: the tests that run it carry its mark.
-LAYER_KINDS = [pytest.param(kind, marks=pytest.mark.exercise("11.1")) if kind == "gru" else kind for kind in sorted(LAYERS)]
+# Tests that run code of an exercise carry its mark: the cells use the
+# backward of tanh (Exercise 4.1), the fused GRU is Exercise 11.1.
+TANH_BACKWARD = pytest.mark.exercise("4.1")
+GRU_BACKWARD = pytest.mark.exercise("11.1")
+LAYER_KINDS = [pytest.param(kind, marks=GRU_BACKWARD) if kind == "gru" else kind for kind in sorted(LAYERS)]
+
+
+def kind_and_path(kind, path):
+    """The pair as a test parameter, with the marks of the exercises whose code it runs."""
+    if path == "unrolled":
+        marks = [] if kind == "rnn_relu" else [TANH_BACKWARD]
+    else:
+        marks = [GRU_BACKWARD] if kind == "gru" else []
+    return pytest.param(kind, path, marks=marks, id=f"{kind}-{path}")
 
 
 def copy_of(torch_module, ours):
@@ -93,12 +105,11 @@ def run_both(ours, theirs, x, state, rng, forward=None):
     return (output, final, x_ours, state_ours), (output_t, final_t, x_theirs, state_theirs)
 
 
-@pytest.mark.parametrize("kind", LAYER_KINDS)
+@pytest.mark.parametrize(("kind", "path"), [kind_and_path(k, p) for k in sorted(LAYERS) for p in ("fused", "unrolled")])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("given_state", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("path", ["fused", "unrolled"])
 def test_layer_outputs_and_gradients_equal_pytorchs(kind, batch_first, num_layers, given_state, bias, path):
     ours_class, theirs_class, options = LAYERS[kind]
     seed = stable_seed(kind, batch_first, num_layers, given_state, bias)
@@ -147,6 +158,7 @@ def test_an_unbatched_sequence_gives_pytorchs_result(kind):
     assert_close(x_ours.grad.data, x_t.grad, "gradient of the input")
 
 
+@TANH_BACKWARD
 @pytest.mark.parametrize("kind", sorted(CELLS))
 @pytest.mark.parametrize("given_state", [False, True])
 @pytest.mark.parametrize("batched", [True, False])

@@ -506,9 +506,6 @@ class GRU(RNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dtype, generator)
 
 
-CELL_FUNCTIONS = {"RNN_TANH": rnn_cell, "RNN_RELU": rnn_cell, "LSTM": lstm_cell, "GRU": gru_cell}
-
-
 def cell_step(mode, x, state, w_ih, w_hh, b_ih=None, b_hh=None):
     """One step of the cell of ``mode``, with the state always a tuple: (h,) or (h, c)."""
     if mode == "LSTM":
