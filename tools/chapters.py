@@ -43,6 +43,10 @@ MODULE_CHAPTERS = {
     "framework.train": 8,
     "framework.metrics": 8,
     "framework.checkpoint": 8,
+    "framework.nn.embedding": 11,
+    "framework.nn.rnn": 11,
+    "framework.data.text": 11,
+    "framework.sequence_models": 11,
 }
 
 
