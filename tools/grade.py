@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from tools.chapters import ROOT, Chapter, find_chapters, shared_data_dir
+from tools.chapters import ROOT, Chapter, find_chapters, prepare_kernel_environment
 from tools.exercises import TableError, dedented, exercise_sections, find_regions, load_book, region_body, select
 from tools.grading import judge, report, workspace
 from tools.grading.probe import TIME_LIMIT
@@ -56,7 +56,9 @@ class Grading:
             log(f"The reference's {', '.join(withheld)} are now readable by their owner only.")
         self.reference = workspace.copy_reference(reference, self.private / "reference")
         self.book = load_book(self.reference)
-        self.data_dir = os.environ.get("FRAMEWORK_DATA_DIR") or shared_data_dir()
+        # The data folder, hash seed, threads and arithmetic of the book's kernels, nothing else of os.environ.
+        given = {"FRAMEWORK_DATA_DIR": os.environ["FRAMEWORK_DATA_DIR"]} if os.environ.get("FRAMEWORK_DATA_DIR") else {}
+        self.settings = prepare_kernel_environment(given)
         self.judges = {}
 
     def close(self):
@@ -97,7 +99,7 @@ class Grading:
         try:
             python, packages = self.sandbox.python(trusted)
             finished = self.sandbox.run([python, PROBE, *arguments], folder,
-                                        environment(folder, python, packages, self.data_dir), timeout, on_line,
+                                        environment(folder, python, packages, self.settings), timeout, on_line,
                                         watch.should_stop if watch else None, trusted)
         finally:
             workspace.remove(folder)

@@ -254,7 +254,7 @@ def _read(fd, on_line):
                     on_line(line)
 
 
-def environment(workspace, python, packages=(), data_dir=None):
+def environment(workspace, python, packages=(), settings=None):
     """The student's environment: nothing of the grader's, paths inside the workspace, fixed seeds, one thread."""
     workspace = str(workspace)
     env = {
@@ -270,6 +270,4 @@ def environment(workspace, python, packages=(), data_dir=None):
         "JUPYTER_PLATFORM_DIRS": "1",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
     }
-    if data_dir:
-        env["FRAMEWORK_DATA_DIR"] = str(data_dir)
-    return env
+    return {**env, **(settings or {})}
