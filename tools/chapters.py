@@ -45,6 +45,10 @@ MODULE_CHAPTERS = {
     "framework.checkpoint": 8,
     "framework.autograd.functional": 10,
     "framework.autograd.gradgradcheck": 10,
+    "framework.nn.embedding": 11,
+    "framework.nn.rnn": 11,
+    "framework.data.text": 11,
+    "framework.sequence_models": 11,
 }
 
 
