@@ -402,3 +402,25 @@ def test_third_derivatives_of_a_composition(order):
     t1, t2, t3 = s, -2 * t * s, -2 * s * s + 4 * t * t * s
     expected = np.exp(x.data) * (t + 3 * t1 + 3 * t2 + t3)
     np.testing.assert_allclose(d.data, expected, rtol=1e-12)
+
+
+def test_an_operation_that_cannot_record_its_backward_is_refused_clearly():
+    from framework import nn
+
+    layer = nn.RNN(2, 3)
+    x = ag.tensor(np.random.default_rng(0).standard_normal((4, 1, 2)), requires_grad=True, dtype=np.float32)
+    output = layer(x)
+    output = output[0] if isinstance(output, tuple) else output
+    with pytest.raises(RuntimeError, match="Recurrence: its backward cannot be recorded"):
+        ag.grad((output**2).sum(), x, create_graph=True)
+
+
+@settings(max_examples=8, deadline=None)
+@given(rows=st.integers(1, 4), width=st.integers(1, 3), count=st.integers(1, 5), seed=st.integers(0, 2**32 - 1))
+def test_second_derivatives_of_embedding_lookups(rows, width, count, seed):
+    from framework.nn.embedding import gather_rows
+
+    rng = np.random.default_rng(seed)
+    weight = ag.tensor(rng.standard_normal((rows, width)), requires_grad=True)
+    indices = rng.integers(0, rows, size=count)
+    assert gradgradcheck(lambda w: gather_rows(w, indices) ** 3, weight) < 1e-5

@@ -1137,8 +1137,14 @@ def _backward_in_graph(fn, node, g):
     (shapes, masks, indices) is a constant. An operation fused from
     several steps, whose saved arrays are neither, defines
     ``composite(*inputs)``: the same function written with recorded
-    operations, differentiated instead.
+    operations, differentiated instead. An operation that can offer neither
+    sets ``differentiable_twice = False`` and is refused with a clear error.
     """
+    if not getattr(fn, "differentiable_twice", True):
+        raise RuntimeError(
+            f"{fn.name}: its backward cannot be recorded (it uses values saved by its forward as constants), "
+            "so create_graph=True cannot go through it; compute the second derivative without this operation"
+        )
     global _grad_enabled
     previous_saved, previous_enabled = fn.saved, _grad_enabled
     _grad_enabled = True
