@@ -40,3 +40,30 @@ __all__ = [
     "functional",
     "init",
 ]
+
+# Layers of later chapters are loaded on first use (``nn.LSTM`` imports
+# framework.nn.rnn then), so that importing framework.nn loads only the code
+# of Chapter 6 and a chapter never depends on a later one.
+LATER_LAYERS = {
+    "Embedding": "framework.nn.embedding",
+    "RNN": "framework.nn.rnn",
+    "RNNCell": "framework.nn.rnn",
+    "LSTM": "framework.nn.rnn",
+    "LSTMCell": "framework.nn.rnn",
+    "GRU": "framework.nn.rnn",
+    "GRUCell": "framework.nn.rnn",
+}
+
+
+def __getattr__(name):
+    """``nn.LSTM`` and the other layers of later chapters, imported when first used."""
+    module_name = LATER_LAYERS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'framework.nn' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(LATER_LAYERS))
