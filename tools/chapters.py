@@ -43,6 +43,8 @@ MODULE_CHAPTERS = {
     "framework.train": 8,
     "framework.metrics": 8,
     "framework.checkpoint": 8,
+    "framework.autograd.functional": 10,
+    "framework.autograd.gradgradcheck": 10,
     "framework.nn.embedding": 11,
     "framework.nn.rnn": 11,
     "framework.data.text": 11,

@@ -15,12 +15,14 @@ from framework.autograd.tensor import (
     as_array,
     backward,
     detect_anomaly,
+    grad,
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
     set_detect_anomaly,
     tensor,
     topological_order,
+    walk_backward,
 )
 from framework.autograd.ops import (
     abs,

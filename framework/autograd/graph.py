@@ -154,6 +154,7 @@ LOCAL_DERIVATIVES = {
     "Transpose": {"x": "g transposed back"},
     "BroadcastTo": {"x": "g summed back to its shape"},
     "GetItem": {"x": "g scattered into zeros"},
+    "ScatterAdd": {"g": "g picked at the index"},
     "Concatenate": {"*": "each input gets its piece of g"},
     "Stack": {"*": "each input gets its slice of g"},
     "Where": {"a": "g where the condition holds", "b": "g where it does not"},

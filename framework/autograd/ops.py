@@ -656,13 +656,7 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
-    """y = x[index]; backward scatters the gradient back into x's shape.
-
-    ``np.add.at`` adds rather than assigns, so an element picked several
-    times (``x[[0, 0]]``) receives the sum of its gradients. (This scatter
-    works on arrays only: differentiating backward itself would need it as
-    an operation of its own.)
-    """
+    """y = x[index]; backward scatters the gradient back into x's shape (``ScatterAdd``)."""
 
     def __init__(self, index):
         self.index = index
@@ -673,9 +667,38 @@ class GetItem(Function):
 
     def backward(self, gy):
         shape, dtype = self.saved
-        gx = np.zeros(shape, dtype=dtype)
-        np.add.at(gx, self.index, gy)
-        return gx
+        if isinstance(gy, Tensor):  # a recorded backward: the scatter as an operation
+            return ScatterAdd(self.index, shape)(gy)
+        return scatter_add(gy, self.index, shape, dtype)
+
+
+def scatter_add(values, index, shape, dtype):
+    """An array of zeros of ``shape`` with ``values`` added at ``index``.
+
+    ``np.add.at`` adds rather than assigns, so a position named several
+    times (``x[[0, 0]]``) receives the sum of its values.
+    """
+    result = np.zeros(shape, dtype=dtype)
+    np.add.at(result, index, values)
+    return result
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape) with g added at ``index``: the backward of ``GetItem`` as an operation.
+
+    It is linear in g, and its own derivative picks the positions back:
+    dL/dg = (dL/dy)[index], a ``GetItem``. The two are each other's
+    backward, so indexing can be differentiated to any order.
+    """
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, g):
+        return scatter_add(g, self.index, self.shape, g.dtype)
+
+    def backward(self, gy):
+        return gy[self.index]
 
 
 class Concatenate(Function):

@@ -252,6 +252,8 @@ class Function:
         if _anomaly_enabled:
             _check_forward(self, inputs, data)
         out = Tensor._result(data)
+        if out.data is not data and self.saved:  # a NumPy scalar became a 0-d array: save that array
+            self.saved = tuple([out.data if value is data else value for value in self.saved])
         if _grad_enabled:
             needs = tuple([t._requires_grad for t in inputs])
             if True in needs:
@@ -549,7 +551,7 @@ class Tensor:
 
     # -- the backward pass --------------------------------------------------
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
         """Compute the gradient of this tensor with respect to every leaf.
 
         ``grad`` is the gradient of some final scalar with respect to this
@@ -566,8 +568,13 @@ class Tensor:
         backward are released afterwards, and a second ``backward`` through
         any part of the same graph raises a ``RuntimeError``; pass
         ``retain_graph=True`` to keep them and allow it.
+
+        ``create_graph=True`` records the backward pass itself: each
+        ``.grad`` is then a tensor in a graph, which can be differentiated
+        again (second and higher derivatives). The graph is then kept, as
+        if ``retain_graph=True``, unless ``retain_graph=False`` is given.
         """
-        backward(self, grad, retain_graph=retain_graph)
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     # -- operators (the operations are defined in ops.py) --------------------
 
@@ -886,7 +893,7 @@ class GradientArray(np.ndarray):
 # ---------------------------------------------------------------------------
 
 
-def topological_order(output):
+def topological_order(output, stop=()):
     """The tensors of ``output``'s graph, each after all the tensors it uses.
 
     An iterative depth-first search. A tensor on top of the stack is first
@@ -896,9 +903,11 @@ def topological_order(output):
     computed from. Only tensors that require grad are visited. No recursion,
     so depth is not limited, and the stack holds the tensors themselves, so
     a deep graph costs no extra objects per node.
+
+    Tensors in ``stop`` (and what only they lead to) are left out.
     """
     order = []
-    expanded = set()
+    expanded = set(stop)
     listed = set()
     stack = [output]
     while stack:
@@ -943,29 +952,60 @@ def _initial_gradient(output, grad):
 
 
 @_quiet  # nan and inf are results, not warnings
-def backward(output, grad=None, retain_graph=False):
+def backward(output, grad=None, retain_graph=None, create_graph=False):
     """Backpropagation: the engine behind ``Tensor.backward``.
 
-    Walks the graph in reverse topological order. Each tensor's gradient is
-    complete when it is reached (everything that used it came later in the
-    forward pass, so earlier in this walk), is handed to its ``grad_fn``,
-    and the gradients it returns are added to those of its inputs. A leaf
-    that requires grad adds what reaches it to its ``.grad``.
+    Walks the graph in reverse topological order (``walk_backward``). A
+    leaf that requires grad adds what reaches it to its ``.grad``. With
+    ``create_graph=True`` the gradients are tensors recorded in a graph of
+    their own, which can be differentiated again.
     """
     if not output._requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad, so there is no graph to go back "
             "through. It was computed under no_grad(), or from tensors that all have "
-            "requires_grad=False; create the inputs with requires_grad=True."
+            "requires_grad=False; create the inputs with requires_grad=True. (To differentiate "
+            "a gradient, compute it with create_graph=True.)"
         )
-    grads = {output: _initial_gradient(output, grad)}
-    for node in reversed(topological_order(output)):
+    start = _initial_gradient(output, grad)
+    if create_graph:
+        start = grad if isinstance(grad, Tensor) else Tensor._result(start)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    walk_backward(output, start, retain_graph, create_graph)
+
+
+@_quiet
+def walk_backward(output, start, retain_graph=False, create_graph=False, captured=None, stop=()):
+    """The one walk behind ``backward``, ``grad`` and the drawings of flowing gradients.
+
+    Starts from the gradient ``start`` of ``output`` and visits the graph in
+    reverse topological order. Each tensor's gradient is complete when it is
+    reached (everything that used it came later in the forward pass, so
+    earlier in this walk), is handed to its ``grad_fn``, and the gradients
+    it returns are added to those of its inputs.
+
+    ``captured`` None: leaves add their gradient to ``.grad`` (backward).
+    Otherwise a dict whose keys are tensors: each one's gradient is stored
+    as its value, and no ``.grad`` is touched (``grad``).
+
+    ``create_graph``: gradients are tensors and every backward step runs
+    on tensors (``_backward_in_graph``), so it is recorded like any
+    forward computation.
+
+    ``stop``: tensors the walk does not go beyond (their gradients are
+    captured, their inputs not visited).
+    """
+    grads = {output: start}
+    for node in reversed(topological_order(output, stop)):
         g = grads.pop(node, None)
         if g is None:  # no gradient reached this tensor
             continue
+        if captured is not None and node in captured:
+            captured[node] = g
         fn = node.grad_fn
         if fn is None:
-            _accumulate_leaf(node, g)
+            if captured is None:
+                _accumulate_leaf(node, g, create_graph)
             continue
         if fn._freed:
             raise RuntimeError(
@@ -973,7 +1013,7 @@ def backward(output, grad=None, retain_graph=False):
                 "released after the first backward; call backward(retain_graph=True) the first time "
                 "if you need to go back twice"
             )
-        input_grads = fn.backward(g)
+        input_grads = _backward_in_graph(fn, node, g) if create_graph else fn.backward(g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         if _anomaly_enabled:
@@ -995,6 +1035,149 @@ def backward(output, grad=None, retain_graph=False):
                 grads[parent] = grads[parent] + parent_grad
             else:
                 grads[parent] = parent_grad
+    for node in stop:  # never visited: what reached them is their whole gradient
+        captured[node] = grads.get(node)
+
+
+@_quiet
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned rather than stored.
+
+    As ``torch.autograd.grad``: ``outputs`` and ``inputs`` are tensors or
+    sequences of tensors; the result is a tuple with one gradient per input,
+    of that input's shape. No ``.grad`` is changed. ``grad_outputs`` gives
+    the gradient to start from for each output (needed unless the output
+    has one element, where it is 1); with several outputs their gradients
+    add up.
+
+    ``create_graph=True`` records the backward pass, so the gradients are
+    tensors in a graph that can be differentiated again. ``retain_graph``
+    (by default the value of ``create_graph``) keeps the saved values for
+    another pass. An input the outputs do not depend on is an error, or
+    gives ``None`` with ``allow_unused=True``.
+    """
+    outputs = _sequence(outputs, "outputs")
+    inputs = _sequence(inputs, "inputs")
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _sequence(grad_outputs, "grad_outputs", True)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one per output")
+    for position, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"grad: input {position} (shape {t.shape}) does not require grad, so no gradient is "
+                "computed for it; create it with requires_grad=True"
+            )
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    totals = dict.fromkeys(inputs)
+    for k, (output, grad_output) in enumerate(zip(outputs, grad_outputs)):
+        start = _start_of_grad(output, grad_output, k, create_graph)
+        captured = dict.fromkeys(inputs)
+        walk_backward(output, start, retain_graph or k < len(outputs) - 1, create_graph, captured)
+        for t, g in captured.items():
+            if g is not None:
+                totals[t] = g if totals[t] is None else totals[t] + g
+    return tuple([_grad_result(totals[t], t, position, create_graph, allow_unused) for position, t in enumerate(inputs)])
+
+
+def _sequence(items, what, may_hold_none=False):
+    """A tensor or a sequence of tensors as a tuple, checked."""
+    items = (items,) if isinstance(items, Tensor) or items is None else tuple(items)
+    for position, item in enumerate(items):
+        if not isinstance(item, Tensor) and not (may_hold_none and item is None):
+            raise TypeError(f"grad: {what}[{position}] is a {type(item).__name__}; expected a Tensor")
+    return items
+
+
+def _start_of_grad(output, grad_output, k, create_graph):
+    """The gradient ``grad`` starts from for output ``k``, checked."""
+    if not output._requires_grad:
+        raise RuntimeError(
+            f"grad: output {k} does not require grad, so there is no graph to differentiate. If it is "
+            "a gradient, compute that gradient with create_graph=True so that it is recorded; "
+            "otherwise create the inputs with requires_grad=True"
+        )
+    if grad_output is None and output.data.size != 1:
+        raise RuntimeError(
+            f"grad: output {k} has shape {output.shape}, so its gradient is not implied; pass "
+            "grad_outputs (one tensor of that shape per output), or reduce the output to a scalar first"
+        )
+    if grad_output is not None and grad_output.shape != output.shape:
+        raise ValueError(
+            f"grad: grad_outputs[{k}] has shape {grad_output.shape} but output {k} has shape "
+            f"{output.shape}; they must be equal"
+        )
+    if create_graph and grad_output is not None:
+        return grad_output
+    start = _initial_gradient(output, grad_output)
+    return Tensor._result(start) if create_graph else start
+
+
+def _grad_result(g, t, position, create_graph, allow_unused):
+    """One input's gradient as ``grad`` returns it."""
+    if g is None:
+        if allow_unused:
+            return None
+        raise RuntimeError(
+            f"grad: input {position} (shape {t.shape}) is not part of the graph of the outputs, so "
+            "they do not depend on it; pass allow_unused=True to get None for it"
+        )
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor._result(g)
+    g = g.astype(t.data.dtype) if g.dtype != t.data.dtype else g
+    return gradient_tensor(g)
+
+
+def _backward_in_graph(fn, node, g):
+    """``fn.backward(g)`` run on tensors, so that the gradient computation is itself recorded.
+
+    The values ``fn`` saved are arrays; those that are the data of one of
+    its inputs or of its result ``node`` are handed to backward as those
+    tensors, so the gradient depends on them in the graph (``Mul`` saved
+    ``a`` and ``b``; ``Exp`` saved its result). Everything else it saved
+    (shapes, masks, indices) is a constant. An operation fused from
+    several steps, whose saved arrays are neither, defines
+    ``composite(*inputs)``: the same function written with recorded
+    operations, differentiated instead. An operation that can offer neither
+    sets ``differentiable_twice = False`` and is refused with a clear error.
+    """
+    if not getattr(fn, "differentiable_twice", True):
+        raise RuntimeError(
+            f"{fn.name}: its backward cannot be recorded (it uses values saved by its forward as constants), "
+            "so create_graph=True cannot go through it; compute the second derivative without this operation"
+        )
+    global _grad_enabled
+    previous_saved, previous_enabled = fn.saved, _grad_enabled
+    _grad_enabled = True
+    try:
+        composite = getattr(fn, "composite", None)
+        if composite is not None:
+            return _backward_of_composite(fn, composite, g)
+        fn.saved = _saved_in_graph(fn.saved, fn.inputs, node)
+        input_grads = fn.backward(g)
+    finally:
+        fn.saved, _grad_enabled = previous_saved, previous_enabled
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
+    return tuple([Tensor._result(x) if isinstance(x, np.ndarray) else x for x in input_grads])
+
+
+def _saved_in_graph(saved, inputs, node):
+    """The saved values with each input's or the result's array replaced by that tensor."""
+    tensors = {id(t.data): t for t in inputs}
+    tensors[id(node.data)] = node
+    return tuple([tensors.get(id(value), value) if isinstance(value, np.ndarray) else value for value in saved])
+
+
+def _backward_of_composite(fn, composite, g):
+    """The gradients of a fused operation's inputs, through its ``composite`` form.
+
+    The composite is built on the operation's own inputs, and the walk stops
+    at them, so it goes through the few recorded steps of the composite only.
+    """
+    rebuilt = composite(*fn.inputs)
+    wanted = {t: None for t in fn.inputs if t._requires_grad}
+    walk_backward(rebuilt, g, retain_graph=True, create_graph=True, captured=wanted, stop=tuple(wanted))
+    return tuple([wanted.get(t) for t in fn.inputs])
 
 
 def _wrong_shape(fn, parent, parent_grad):
@@ -1006,13 +1189,19 @@ def _wrong_shape(fn, parent, parent_grad):
     )
 
 
-def _accumulate_leaf(leaf, g):
+def _accumulate_leaf(leaf, g, create_graph=False):
     """Add ``g`` to ``leaf.grad``, in the leaf's dtype.
 
     Operations may pass one gradient array to several inputs, so arrays in
     ``.grad`` are made read-only: changing one in place would silently
     change another. Update a gradient by assigning a new one instead.
+
+    With ``create_graph`` the gradient is a tensor in a graph, kept as it is
+    (added to the earlier one by a recorded addition).
     """
+    if create_graph:
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        return
     if leaf._grad is not None:
         g = leaf._grad.data + g
     if g.dtype != leaf.data.dtype:

@@ -291,6 +291,11 @@ class MSEFunction(Function):
             -grad if self.needs_input_grad[1] else None,
         )
 
+    def composite(self, prediction, target):
+        """The same loss from recorded operations, for second derivatives (Chapter 10)."""
+        diff = prediction - target
+        return _reduce(diff * diff, self.reduction)
+
 
 def mse_loss(prediction, target, reduction="mean"):
     """Mean squared error between predictions and targets of the same shape.
@@ -339,6 +344,11 @@ class CrossEntropyFunction(Function):
         if self.reduction == "none":  # one loss per row, each with its own incoming gradient
             return grad * gy[:, None]
         return grad * _reduction_scale(gy, len(rows), self.reduction)
+
+    def composite(self, logits):
+        """The same loss from recorded operations, for second derivatives (Chapter 10)."""
+        picked = log_softmax(logits, axis=1)[np.arange(logits.shape[0]), self.target]
+        return _reduce(-picked, self.reduction)
 
 
 def class_indices(target, n_rows, n_classes, loss_name="cross_entropy"):
@@ -418,6 +428,15 @@ class BCEWithLogitsFunction(Function):
     def backward(self, gy):
         (probability,) = self.saved
         return (probability - self.target) * _reduction_scale(gy, probability.size, self.reduction)
+
+    def composite(self, x):
+        """The same loss from recorded operations, for second derivatives (Chapter 10)."""
+        # max(x, 0) and |x| as choices, so that at x = 0 each takes the side x >= 0 whole
+        # and the sum is differentiated as the smooth function it is there
+        positive = x.data >= 0
+        magnitude = ops.where(positive, x, -x)
+        losses = ops.where(positive, x, 0.0) - x * self.target + ops.log(1 + ops.exp(-magnitude))
+        return _reduce(losses, self.reduction)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):

@@ -230,6 +230,8 @@ class Recurrence(Function):
     unlike the cells this operation gives no second derivatives.)
     """
 
+    differentiable_twice = False  # create_graph=True stops here with a clear error
+
     def __init__(self, mode, bias=True):
         self.steps = STEPS[mode]
         self.bias = bias
