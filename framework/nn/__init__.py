@@ -40,3 +40,33 @@ __all__ = [
     "functional",
     "init",
 ]
+
+# The layers of Chapter 9 (convolution, pooling, batch normalisation,
+# dropout) live in modules of that chapter. They are imported the first time
+# they are asked for, ``nn.Conv2d`` loading ``framework.nn.conv``: importing
+# ``framework.nn`` itself runs only the code of Chapter 6, as a module of
+# Chapter 6 must, while ``nn.Conv2d`` works as in PyTorch.
+LATER_LAYERS = {
+    "Conv2d": "framework.nn.conv",
+    "MaxPool2d": "framework.nn.pooling",
+    "AvgPool2d": "framework.nn.pooling",
+    "BatchNorm1d": "framework.nn.normalization",
+    "BatchNorm2d": "framework.nn.normalization",
+    "Dropout": "framework.nn.dropout",
+}
+
+
+def __getattr__(name):
+    """Load a layer of a later chapter on first use (PEP 562)."""
+    import importlib
+
+    module = LATER_LAYERS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'framework.nn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *LATER_LAYERS])
