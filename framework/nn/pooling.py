@@ -76,7 +76,7 @@ def _scatter(values, index, shape):
     """The adjoint of ``_gather``: zeros of ``shape`` with each value added at its position."""
     n, c = shape[:2]
     plane = int(np.prod(shape[2:]))
-    offsets = (np.arange(n * c) * plane).reshape(n, c, 1, 1)
+    offsets = (np.arange(n * c) * plane).reshape((n, c) + (1,) * (index.ndim - 2))
     flat = np.bincount((index + offsets).ravel(), weights=values.ravel(), minlength=n * c * plane)
     return flat.astype(values.dtype, copy=False).reshape(shape)
 
