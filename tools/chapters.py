@@ -47,6 +47,7 @@ MODULE_CHAPTERS = {
     "framework.train": 8,
     "framework.metrics": 8,
     "framework.checkpoint": 8,
+    "framework.convnet": 9,
 }
 
 

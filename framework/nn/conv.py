@@ -154,12 +154,17 @@ def windows(padded, kernel, stride, dilation, out):
 
 
 def im2col(x, kernel, geo, out):
-    """The windows of x copied into columns: shape (N, groups, C/groups * kH * kW, Ho * Wo)."""
+    """The windows of x copied into columns: shape (groups, C/groups * kH * kW, N * Ho * Wo).
+
+    Row (c, i, j) holds tap (i, j) of channel c for every output position of
+    every image, so one matrix product per group convolves the whole batch:
+    a few large products run much faster than one small product per image.
+    """
     n, c = x.shape[:2]
     view = windows(pad(x, geo.padding), kernel, geo.stride, geo.dilation, out)
-    cols = np.empty((n, c, kernel[0], kernel[1], out[0], out[1]), dtype=x.dtype)
-    np.copyto(cols, view)
-    return cols.reshape(n, geo.groups, -1, out[0] * out[1])
+    cols = np.empty((c, kernel[0], kernel[1], n, out[0], out[1]), dtype=x.dtype)
+    np.copyto(cols, view.transpose(1, 2, 3, 0, 4, 5))
+    return cols.reshape(geo.groups, -1, n * out[0] * out[1])
 
 
 def col2im(cols, input_shape, kernel, geo, out):
@@ -170,19 +175,25 @@ def col2im(cols, input_shape, kernel, geo, out):
     """
     n, c, h, w = input_shape
     (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
-    grad = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    taps = cols.reshape(n, c, kernel[0], kernel[1], out[0], out[1])
+    grad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)   # channels first, as the columns
+    taps = cols.reshape(c, kernel[0], kernel[1], n, out[0], out[1])
     for i in range(kernel[0]):
         for j in range(kernel[1]):
             rows = slice(i * dh, i * dh + sh * (out[0] - 1) + 1, sh)
             columns = slice(j * dw, j * dw + sw * (out[1] - 1) + 1, sw)
-            grad[:, :, rows, columns] += taps[:, :, i, j]
-    return grad[:, :, ph:ph + h, pw:pw + w]
+            grad[:, :, rows, columns] += taps[:, i, j]
+    return np.ascontiguousarray(grad[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
 
 
 def _grouped_weight(weight, groups):
     """(O, C/g, kH, kW) -> (g, O/g, C/g * kH * kW): one filter matrix per group."""
     return weight.reshape(groups, weight.shape[0] // groups, -1)
+
+
+def _grouped_gradient(gy, groups):
+    """dL/dy (N, O, Ho, Wo) as (g, O/g, N * Ho * Wo), the layout of the columns."""
+    n, o = gy.shape[:2]
+    return gy.reshape(n, groups, o // groups, -1).transpose(1, 2, 0, 3).reshape(groups, o // groups, -1)
 
 
 def conv_forward(x, weight, geo, out=None):
@@ -193,25 +204,25 @@ def conv_forward(x, weight, geo, out=None):
     """
     kernel = weight.shape[2:]
     out = output_shape(x.shape, kernel, geo, "conv2d") if out is None else out
-    cols = im2col(x, kernel, geo, out)                    # (N, g, K, L)
-    y = _grouped_weight(weight, geo.groups) @ cols        # (N, g, O/g, L): one product per image
-    return y.reshape(x.shape[0], weight.shape[0], out[0], out[1]), cols
+    cols = im2col(x, kernel, geo, out)                        # (g, K, N*L)
+    y = _grouped_weight(weight, geo.groups) @ cols            # (g, O/g, N*L): filters times windows
+    y = y.reshape(weight.shape[0], x.shape[0], out[0], out[1]).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(y), cols
 
 
-def conv_input_grad(gy, weight, geo, input_shape):
+def conv_input_grad(gy, weight, geo, input_shape, grouped_gy=None):
     """dL/dx = the transposed convolution of dL/dy with w, on arrays."""
-    n, o, ho, wo = gy.shape
-    grouped = _grouped_weight(weight, geo.groups)          # (g, O/g, K)
-    gcols = grouped.transpose(0, 2, 1) @ gy.reshape(n, geo.groups, o // geo.groups, ho * wo)
-    return col2im(gcols, input_shape, weight.shape[2:], geo, (ho, wo))
+    if grouped_gy is None:
+        grouped_gy = _grouped_gradient(gy, geo.groups)
+    gcols = _grouped_weight(weight, geo.groups).transpose(0, 2, 1) @ grouped_gy    # (g, K, N*L)
+    return col2im(gcols, input_shape, weight.shape[2:], geo, gy.shape[2:])
 
 
-def conv_weight_grad(cols, gy, geo, weight_shape):
-    """dL/dw = sum over the batch of dL/dy times the columns, on arrays."""
-    n, o, ho, wo = gy.shape
-    g = geo.groups
-    per_image = gy.reshape(n, g, o // g, ho * wo) @ cols.transpose(0, 1, 3, 2)   # (N, g, O/g, K)
-    return per_image.sum(axis=0).reshape(weight_shape)
+def conv_weight_grad(cols, gy, geo, weight_shape, grouped_gy=None):
+    """dL/dw = dL/dy times the columns, summed over the batch by the matrix product itself."""
+    if grouped_gy is None:
+        grouped_gy = _grouped_gradient(gy, geo.groups)
+    return (grouped_gy @ cols.transpose(0, 2, 1)).reshape(weight_shape)
 
 
 # ---------------------------------------------------------------------------
@@ -251,8 +262,9 @@ class Conv2dFunction(Function):
             gx = conv_transpose(gy, weight, self.geo, x.shape) if needs[0] else None
             gw = conv_weight(x, gy, self.geo, weight.shape) if needs[1] else None
         else:
-            gx = conv_input_grad(gy, weight, self.geo, x.shape) if needs[0] else None
-            gw = conv_weight_grad(cols, gy, self.geo, weight.shape) if needs[1] else None
+            grouped = _grouped_gradient(gy, self.geo.groups)
+            gx = conv_input_grad(gy, weight, self.geo, x.shape, grouped) if needs[0] else None
+            gw = conv_weight_grad(cols, gy, self.geo, weight.shape, grouped) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (gy.sum(axis=(0, 2, 3)) if needs[2] else None)
