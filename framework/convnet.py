@@ -40,6 +40,8 @@ def mnist_cnn(channels=(16, 32), hidden=128, batch_norm=False, dropout=0.0, dtyp
     ``batch_norm`` adds batch normalisation after each convolution and the
     hidden layer (their biases are then left out: the normalisation's shift
     takes their place); ``dropout`` > 0 adds dropout before the last layers.
+    Weights start as He initialisation draws them (as in ``mlp_mnist_net``),
+    biases at zero.
     """
     generator = np.random.default_rng(seed)
     first, second = channels
@@ -60,7 +62,13 @@ def mnist_cnn(channels=(16, 32), hidden=128, batch_norm=False, dropout=0.0, dtyp
     if dropout:
         layers.append(nn.Dropout(dropout, generator=generator))
     layers.append(nn.Linear(hidden, 10, dtype=dtype, generator=generator))
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    for layer in model:
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=generator)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return model
 
 
 # ---------------------------------------------------------------- the yardstick
