@@ -189,7 +189,8 @@ class MaxPool2dFunction(Function):
         if not self.tiling:
             index, inside = kept
             return _scatter(gy if inside is None else gy * inside, index, x.shape)
-        gx = np.zeros_like(x)
+        covered = x.shape[2] % self.kernel[0] == 0 and x.shape[3] % self.kernel[1] == 0
+        gx = np.empty_like(x) if covered else np.zeros_like(x)   # the taps write every covered pixel
         taken = np.zeros(gy.shape, dtype=bool)
         for tap, grad_tap in zip(self._taps(x, gy.shape[2:]), self._taps(gx, gy.shape[2:])):
             first = (tap == kept) & ~taken                   # this tap is the window's first maximum
