@@ -193,3 +193,142 @@ def test_the_test_command_is_strict():
 def test_pytest_runs_tests_and_notebooks_by_default(pytestconfig):
     # The test command names no paths, so pytest runs its testpaths.
     assert pytestconfig.getini("testpaths") == ["tests", "notebooks"]
+
+
+# --- running chapters: progress, failures, Ctrl-C ------------------------------------------
+
+
+def test_progress_names_the_cell_on_a_terminal_and_in_a_log():
+    import io
+
+    from tools.build import Progress
+
+    chapter_cells = chapter_notebook_from_text(CHAPTER)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    progress = Progress(chapter_cells, stream=terminal)
+    progress.cell_started(cell_index=1)
+    progress.cell_started(cell_index=3)
+    progress.finish()
+    assert "\r  cell 1 of 2 (" in terminal.getvalue() and "\r  cell 2 of 2 (" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r\x1b[K")
+
+    log = io.StringIO()
+    progress = Progress(chapter_cells, stream=log, log_every=0)
+    progress.cell_started(cell_index=0)  # a markdown cell: not counted
+    progress.cell_started(cell_index=3)
+    assert log.getvalue().startswith("  cell 2 of 2 (") and "\x1b" not in log.getvalue()
+    quiet = io.StringIO()
+    progress = Progress(chapter_cells, stream=quiet, log_every=3600)
+    progress.cell_started(cell_index=1)
+    assert quiet.getvalue() == ""
+
+
+def chapter_notebook_from_text(text):
+    import jupytext
+
+    return jupytext.reads(text, fmt="md:myst")
+
+
+def write_chapter(folder, name, code):
+    folder.mkdir(parents=True, exist_ok=True)
+    cells = "\n".join(f"```{{code-cell}} ipython3\n{source}\n```\n" for source in code)
+    (folder / name).write_text(CHAPTER_HEADER + f"\n# {name[3:-3].title()}\n\n{cells}", encoding="utf-8")
+
+
+def run_build(*args):
+    """Run ``python -m tools.build ARGS`` in its own process; return (exit status, stdout, stderr)."""
+    import subprocess
+    import sys
+
+    from tools.chapters import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "tools.build", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.slow
+def test_a_chapter_that_fails_keeps_its_previous_notebook_and_page(tmp_path):
+    import nbformat
+
+    chapters, out = tmp_path / "chapters", tmp_path / "build"
+    # The previous run: Chapter 1 worked then, and printed "previous output".
+    write_chapter(chapters, "01_broken.md", ['print("previous output")'])
+    (chapter,) = find_chapters(chapters)
+    previous = executed(chapter_notebook(chapter))
+    previous.cells[1].outputs[0].text = "previous output\n"
+    (out / "notebooks").mkdir(parents=True)
+    nbformat.write(previous, out / "notebooks" / "01_broken.ipynb")
+    before = (out / "notebooks" / "01_broken.ipynb").read_bytes()
+
+    write_chapter(chapters, "01_broken.md", ['raise ValueError("this chapter is broken")'])
+    write_chapter(chapters, "02_fine.md", ['print("new output")'])
+    status, stdout, stderr = run_build("--chapters-dir", chapters, "book", "--out", out)
+    assert status == 1
+    assert "this chapter is broken" in stderr and "Failed to execute" in stderr
+    assert "\x1b[" not in stderr, "no colour codes where the output is not a terminal"
+    assert (out / "notebooks" / "01_broken.ipynb").read_bytes() == before
+    assert "previous output" in (out / "site" / "01_broken.html").read_text(encoding="utf-8")
+    assert "new output" in (out / "site" / "02_fine.html").read_text(encoding="utf-8")
+    assert "01_broken.ipynb, which is older than its chapter" in stdout
+    assert (out / "site" / "index.html").as_uri() in stdout, "the run says where the site is"
+    assert sorted(p.name for p in out.iterdir()) == ["notebooks", "site"], "no staging folder is left"
+
+
+@pytest.mark.slow
+def test_ctrl_c_changes_nothing_and_says_so_in_one_line(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tools.chapters import ROOT
+
+    chapters, out = tmp_path / "chapters", tmp_path / "notebooks"
+    started = tmp_path / "started"
+    write_chapter(chapters, "01_slow.md", [f"import os\nopen({str(started)!r}, 'w').write(str(os.getpid()))",
+                                           "import time\ntime.sleep(120)"])
+    out.mkdir()
+    (out / "01_slow.ipynb").write_text("previous", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.build", "--chapters-dir", str(chapters), "notebooks", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # As in a terminal: Ctrl-C raises KeyboardInterrupt (a background job would ignore it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started.exists(), "the chapter never started running"
+    time.sleep(0.5)
+    kernel = int(started.read_text())
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip() == "interrupted; nothing was changed"
+    assert sorted(p.name for p in out.iterdir()) == ["01_slow.ipynb"]
+    assert (out / "01_slow.ipynb").read_text(encoding="utf-8") == "previous"
+    assert not process_alive(kernel, wait=10), "the kernel was left running"
+
+
+def process_alive(pid, wait):
+    """Whether process ``pid`` still runs after up to ``wait`` seconds (a zombie counts as ended)."""
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/stat")
+        try:
+            if status.read_text().split(")")[-1].split()[0] == "Z":
+                return False
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        time.sleep(0.1)
+    return True

@@ -87,8 +87,10 @@ def environment_lists(text):
 
 
 def conda_dependencies():
-    conda, _ = environment_lists((ROOT / "environment.yml").read_text(encoding="utf-8"))
-    return dict(parse(requirement) for requirement in conda)
+    """environment.yml's dependencies: conda's, and those its pip list installs (not on conda-forge)."""
+    conda, pip = environment_lists((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    from_pip = [requirement for requirement in pip if not requirement.startswith("-")]
+    return dict(parse(requirement) for requirement in conda + from_pip)
 
 
 def test_environment_and_pyproject_list_the_same_dependencies():

@@ -1,11 +1,12 @@
-"""Build the book: chapters -> executed notebooks -> HTML pages, and check them.
+"""Build the book: chapters -> executed notebooks -> the book's website, and check them.
 
 Usage (from the repository root, inside the environment)::
 
     python -m tools.build notebooks [NN ...]   regenerate and execute notebooks/ (all or some)
     python -m tools.build book [NN ...]        execute chapters into build/notebooks/, then
-                                               write build/NN_slug.html and build/index.html
-    python -m tools.build html [--from DIR]    only the HTML pages, from executed notebooks
+                                               build the website in build/site/
+    python -m tools.build site [--from DIR]    only the website, from executed notebooks
+                                               (default: the committed notebooks/)
     python -m tools.build check                stored notebooks equal their chapters, executed
     python -m tools.build test [PYTEST ARGS]   every test and the strict notebook validation
 
@@ -14,15 +15,26 @@ notebook validator (nbval) does, so both runs see the same files. Notebooks
 keep only metadata that does not change from run to run (no timings, no
 Python patch version, cell ids derived from the cell contents), so
 regenerating an unchanged chapter gives an identical file.
+
+A run changes its outputs only when it is complete: what it makes goes to a
+staging folder first, and is moved into place at the end. Ctrl-C therefore
+leaves every file as it was, and a chapter that fails keeps its previous
+notebook (and its page on the website). The website itself is written by
+tools/site.py (Sphinx, from executed notebooks).
 """
 
 import argparse
 import hashlib
-import html
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from tools.chapters import (
@@ -123,7 +135,47 @@ def merge_streams(outputs):
     return merged
 
 
-def execute(notebook, working_dir, timeout=CELL_TIMEOUT):
+class Progress:
+    """Shows which cell of a chapter is running: "cell 12 of 57".
+
+    On a terminal one line is rewritten in place as each cell starts; in a
+    log (output that is not a terminal) a line is written at most every
+    ``log_every`` seconds, with no control characters.
+    """
+
+    def __init__(self, notebook, stream=None, log_every=10.0):
+        self.stream = stream if stream is not None else sys.stdout
+        self.interactive = self.stream.isatty()
+        self.log_every = log_every
+        code = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+        self.ordinal = {index: number for number, index in enumerate(code, start=1)}
+        self.total = len(code)
+        self.start = self.last_line = time.perf_counter()
+        self.shown = False
+
+    def cell_started(self, cell=None, cell_index=None, **_):
+        number = self.ordinal.get(cell_index)
+        if number is None:
+            return
+        now = time.perf_counter()
+        text = f"  cell {number} of {self.total} ({now - self.start:.0f} s)"
+        if self.interactive:
+            self.stream.write("\r" + text + "\x1b[K")
+            self.stream.flush()
+            self.shown = True
+        elif now - self.last_line >= self.log_every:
+            print(text, file=self.stream, flush=True)
+            self.last_line = now
+
+    def finish(self):
+        """Clear the progress line on a terminal."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def execute(notebook, working_dir, timeout=CELL_TIMEOUT, progress=None):
     """Execute every cell in a fresh kernel whose working directory is ``working_dir``."""
     from nbclient import NotebookClient
 
@@ -137,32 +189,90 @@ def execute(notebook, working_dir, timeout=CELL_TIMEOUT):
         store_widget_state=False,
         # Keep the kernel's start-up log lines out of the terminal.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        on_cell_start=progress.cell_started if progress else None,
     )
-    client.execute()
+    try:
+        run_interruptible(client)
+    finally:
+        if progress:
+            progress.finish()
     return strip_volatile(notebook)
 
 
-def build_notebook(chapter, out_dir):
-    """Convert and execute one chapter; write ``out_dir/NN_slug.ipynb``."""
+def run_interruptible(client):
+    """``client.execute()``, ended cleanly by Ctrl-C.
+
+    The notebook runs in a second thread, so that Ctrl-C raises
+    KeyboardInterrupt here, in the main thread, and nowhere inside the
+    client's event loop. The kernel runs in a process group of its own and
+    does not see the Ctrl-C; it is stopped here, the client notices its
+    death and ends, and KeyboardInterrupt goes on to the caller.
+    """
+    finished = threading.Event()
+    outcome = {}
+
+    def run():
+        try:
+            client.execute()
+        except BaseException as error:  # handed to the main thread
+            outcome["error"] = error
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="notebook", daemon=True).start()
+    try:
+        while not finished.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        stop_kernel(client)
+        finished.wait(30)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def stop_kernel(client):
+    """Kill the client's kernel (and its process group) at once."""
+    process = getattr(getattr(client.km, "provisioner", None), "process", None)
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        process.kill()
+
+
+def build_notebook(chapter, working_dir, out_dir):
+    """Convert and execute one chapter in ``working_dir``; write ``out_dir/NN_slug.ipynb``."""
     import nbformat
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    out_dir = Path(out_dir)
+    working_dir, out_dir = Path(working_dir), Path(out_dir)
+    working_dir.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / chapter.notebook_name
     notebook = chapter_notebook(chapter)
     start = time.perf_counter()
-    print(f"Executing {relative(chapter.source)} -> {relative(target)} ...", flush=True)
+    print(f"Executing {relative(chapter.source)} ...", flush=True)
     try:
-        execute(notebook, out_dir)
+        execute(notebook, working_dir, progress=Progress(notebook))
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
-        raise BuildError(f"{relative(chapter.source)} failed while executing:\n{error}") from None
+        message = for_stderr(str(error))
+        raise BuildError(f"{relative(chapter.source)} failed while executing:\n{message}") from None
     nbformat.validate(notebook)
     nbformat.write(notebook, target)
     print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
     for problem in stderr_outputs(notebook):
         print(f"  warning: {problem}", flush=True)
     return target
+
+
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def for_stderr(text):
+    """``text`` with its colour codes when stderr is a terminal, without them in a log file."""
+    return text if sys.stderr.isatty() else ANSI_CODE.sub("", text)
 
 
 def stderr_outputs(notebook):
@@ -179,103 +289,6 @@ def stderr_outputs(notebook):
     return problems
 
 
-# --- notebooks -> HTML ---------------------------------------------------------
-
-PAGE_STYLE = """
-<style>
-  .book-nav { font-family: system-ui, sans-serif; font-size: 0.95rem; max-width: 1100px;
-              margin: 0.8rem auto; padding: 0 1rem; display: flex; gap: 1.5rem; }
-  .book-nav a { text-decoration: none; }
-</style>
-"""
-
-
-def navigation(chapters, index):
-    """Links to the contents and to the previous and next chapter."""
-    links = ['<a href="index.html">Contents</a>']
-    if index > 0:
-        before = chapters[index - 1]
-        links.append(f'<a href="{before.html_name}">&larr; {html.escape(before.title)}</a>')
-    if index + 1 < len(chapters):
-        after = chapters[index + 1]
-        links.append(f'<a href="{after.html_name}">{html.escape(after.title)} &rarr;</a>')
-    return '<nav class="book-nav">' + " ".join(links) + "</nav>"
-
-
-def write_html(chapters, notebooks_dir, out_dir):
-    """Render each chapter's executed notebook as HTML and write index.html."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    notebooks_dir, out_dir = Path(notebooks_dir), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    present = [c for c in chapters if (notebooks_dir / c.notebook_name).exists()]
-    for missing in (c for c in chapters if c not in present):
-        print(f"  no executed notebook for {missing.stem} in {relative(notebooks_dir)}; skipped")
-        (out_dir / missing.html_name).unlink(missing_ok=True)
-    exporter = HTMLExporter(template_name="lab")
-    for index, chapter in enumerate(present):
-        notebook = nbformat.read(notebooks_dir / chapter.notebook_name, as_version=4)
-        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": chapter.title}})
-        nav = navigation(present, index)
-        body = insert_after_tag(body, "<head", PAGE_STYLE)
-        body = insert_after_tag(body, "<body", nav)
-        body = body.replace("</body>", nav + "\n</body>", 1)
-        (out_dir / chapter.html_name).write_text(body, encoding="utf-8")
-    notebook_links = os.path.relpath(notebooks_dir, out_dir)
-    index_page = out_dir / "index.html"
-    index_page.write_text(index_html(present, notebook_links, book_title()), encoding="utf-8")
-    return index_page
-
-
-def book_title():
-    """The README's first heading, the book's title."""
-    readme = ROOT / "README.md"
-    if readme.exists():
-        return title_of(readme.read_text(encoding="utf-8")) or "Contents"
-    return "Contents"
-
-
-def insert_after_tag(page, tag, text):
-    """Insert ``text`` right after the first opening ``tag`` (e.g. "<body")."""
-    start = page.find(tag)
-    if start < 0:
-        return page
-    end = page.find(">", start) + 1
-    return page[:end] + "\n" + text + page[end:]
-
-
-def index_html(chapters, notebook_links, title="Contents"):
-    """The contents page: every chapter in order, as HTML and as a notebook."""
-    rows = "\n".join(
-        f'    <li value="{c.number}"><a href="{c.html_name}">{html.escape(c.title)}</a>'
-        f' <span class="nb">(<a href="{notebook_links}/{c.notebook_name}">notebook</a>)</span></li>'
-        for c in chapters
-    )
-    if not chapters:
-        rows = "    <li>No chapters yet.</li>"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>{html.escape(title)}</title>
-  <style>
-    body {{ font-family: system-ui, sans-serif; max-width: 44rem; margin: 3rem auto;
-           padding: 0 1rem; line-height: 1.6; }}
-    li {{ margin: 0.4rem 0; }}
-    .nb {{ font-size: 0.85em; color: #555; }}
-  </style>
-</head>
-<body>
-  <h1>{html.escape(title)}</h1>
-  <ol>
-{rows}
-  </ol>
-</body>
-</html>
-"""
-
-
 # --- commands ------------------------------------------------------------------
 
 
@@ -288,30 +301,64 @@ def relative(path):
         return str(path)
 
 
-def build_notebooks(chapters, out_dir, keep_failed=True):
-    """Build each chapter's notebook; return the chapters that failed.
+def build_notebooks(chapters, working_dir, staging_dir):
+    """Execute each chapter in ``working_dir``, writing the notebooks to ``staging_dir``.
 
-    A failing chapter does not stop the others. With ``keep_failed=False``
-    the failed chapter's previous notebook is removed, so that no stale
-    page is rendered from it.
+    A failing chapter does not stop the others. Returns (notebooks written,
+    chapters that failed).
     """
-    failed = []
+    written, failed = [], []
     for chapter in chapters:
         try:
-            build_notebook(chapter, out_dir)
+            written.append(build_notebook(chapter, working_dir, staging_dir))
         except BuildError as error:
             print(f"error: {error}", file=sys.stderr, flush=True)
             failed.append(chapter)
-            if not keep_failed:
-                (Path(out_dir) / chapter.notebook_name).unlink(missing_ok=True)
-    return failed
+    return written, failed
+
+
+@contextmanager
+def staging(folder):
+    """A temporary folder inside ``folder`` (created if needed) for a run's new files.
+
+    What a run makes goes there first; only a complete run moves it into
+    place (``install``), so an interrupted run changes nothing.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".staging-", dir=folder) as path:
+        yield Path(path)
+
+
+def finish_uninterrupted():
+    """Ignore Ctrl-C from here on: the run is complete and its files are moving into place.
+
+    It stays ignored until the program ends, so that a late Ctrl-C can neither
+    leave half the files moved nor be answered with "nothing was changed".
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def install(files, folder):
+    """Move each file into ``folder``, replacing the file of the same name (atomic per file)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        target = folder / Path(path).name
+        try:
+            os.replace(path, target)
+        except OSError:  # another file system: copy next to the target, then rename
+            temporary = target.with_name(f".{target.name}.new")
+            shutil.copy2(path, temporary)
+            os.replace(temporary, target)
 
 
 def report_failures(failed):
     if not failed:
         return 0
     names = ", ".join(relative(chapter.source) for chapter in failed)
-    print(f"\nFailed to execute: {names} (the errors are shown above).", file=sys.stderr)
+    print(f"\nFailed to execute: {names} (the errors are shown above; "
+          "the previous notebook of each was kept).", file=sys.stderr)
     return 1
 
 
@@ -320,26 +367,80 @@ def command_notebooks(args):
     if not chapters:
         print(f"No chapters in {relative(args.chapters_dir)}.")
         return 0
-    return report_failures(build_notebooks(chapters, args.out))
-
-
-def command_book(args):
-    every = find_chapters(args.chapters_dir)
-    chapters = select_chapters(every, args.chapters)
-    out = Path(args.out)
-    failed = build_notebooks(chapters, out / "notebooks", keep_failed=False)
-    index = write_html(every, out / "notebooks", out)
-    print()
-    print(f"The book is in {out.resolve()}/")
-    print(f"  executed notebooks: {(out / 'notebooks').resolve()}/")
-    print(f"  start reading at:   {index.resolve().as_uri()}")
+    with staging(BUILD_DIR) as stage:
+        written, failed = build_notebooks(chapters, args.out, stage)
+        finish_uninterrupted()
+        install(written, args.out)
     return report_failures(failed)
 
 
-def command_html(args):
+def book_title():
+    """The README's first heading, the book's title."""
+    readme = ROOT / "README.md"
+    if readme.exists():
+        return title_of(readme.read_text(encoding="utf-8")) or "The book"
+    return "The book"
+
+
+def make_site(chapters, notebook_dirs, html_dir):
+    """Build the site from the first fitting notebook of each chapter (see tools.site); return its pages."""
+    from tools import site
+
+    pages = site.choose_notebooks(chapters, notebook_dirs)
+    print(f"Building the website ({len(pages)} chapters) ...", flush=True)
+    for chapter in chapters:
+        if not any(page.chapter == chapter for page in pages):
+            print(f"  {chapter.stem}: no executed notebook; the site leaves it out")
+    for page in pages:
+        if not page.current:
+            print(f"  {chapter_label(page.chapter)}: shown from {relative(page.notebook)}, "
+                  "which is older than its chapter")
+    for warning in site.build_site(pages, html_dir, book_title()):
+        print(f"  warning: {warning}")
+    return pages
+
+
+def chapter_label(chapter):
+    return relative(chapter.source)
+
+
+def print_site_location(site_dir):
+    """Say where the website is and how to open it."""
+    index = Path(site_dir).resolve() / "index.html"
+    print(f"The book's website is in {relative(index.parent)}/. To read it, open this address in a web browser")
+    print("(it needs no network and no server):")
+    print(f"    {index.as_uri()}")
+
+
+def command_book(args):
+    from tools import site
+
+    every = find_chapters(args.chapters_dir)
+    chapters = select_chapters(every, args.chapters)
+    out = Path(args.out)
+    executed_dir, site_dir = out / "notebooks", out / "site"
+    with staging(out) as stage:
+        written, failed = build_notebooks(chapters, executed_dir, stage / "notebooks")
+        make_site(every, [stage / "notebooks", executed_dir, NOTEBOOKS_DIR], stage / "site")
+        finish_uninterrupted()
+        install(written, executed_dir)
+        site.replace_folder(stage / "site", site_dir)
+    print()
+    print_site_location(site_dir)
+    print(f"The executed notebooks are in {relative(executed_dir)}/.")
+    return report_failures(failed)
+
+
+def command_site(args):
+    from tools import site
+
     chapters = find_chapters(args.chapters_dir)
-    index = write_html(chapters, args.notebooks_from, args.out)
-    print(f"HTML pages written; start reading at {index.resolve().as_uri()}")
+    out = Path(args.out)
+    with staging(out.parent) as stage:
+        make_site(chapters, args.notebooks_from, stage / "site")
+        finish_uninterrupted()
+        site.replace_folder(stage / "site", out)
+    print_site_location(out)
     return 0
 
 
@@ -390,16 +491,19 @@ def parser():
     notebooks.add_argument("--out", type=Path, default=NOTEBOOKS_DIR, help="output folder")
     notebooks.set_defaults(run=command_notebooks)
 
-    book = commands.add_parser("book", help="execute chapters and write notebooks and HTML to build/")
+    book = commands.add_parser("book", help="execute chapters, then build the website (into build/)")
     book.add_argument("chapters", nargs="*", help="chapter numbers or names (default: all)")
     book.add_argument("--out", type=Path, default=BUILD_DIR, help="output folder")
     book.set_defaults(run=command_book)
 
-    pages = commands.add_parser("html", help="write HTML pages from executed notebooks")
-    pages.add_argument("--from", dest="notebooks_from", type=Path, default=BUILD_DIR / "notebooks",
-                       help="folder of executed notebooks (default: build/notebooks)")
-    pages.add_argument("--out", type=Path, default=BUILD_DIR, help="output folder")
-    pages.set_defaults(run=command_html)
+    site = commands.add_parser("site", aliases=["html"],
+                               help="build the website from executed notebooks, executing nothing")
+    site.add_argument("--from", dest="notebooks_from", type=Path, nargs="+", default=[NOTEBOOKS_DIR],
+                      metavar="DIR", help="folders of executed notebooks, the first that has a chapter's "
+                      "notebook (matching the chapter) wins (default: notebooks/)")
+    site.add_argument("--out", type=Path, default=BUILD_DIR / "site",
+                      help="output folder (default: build/site)")
+    site.set_defaults(run=command_site)
 
     check = commands.add_parser("check", help="check stored notebooks against their chapters")
     check.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
@@ -417,11 +521,16 @@ def main(argv=None):
         # Everything after "test" goes to pytest unchanged, options included.
         return command_test(argparse.Namespace(pytest_args=argv[1:]))
     args = parser().parse_args(argv)
+    from tools.site import SiteError
+
     try:
         return args.run(args)
-    except (BuildError, ValueError) as error:
+    except (BuildError, SiteError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; nothing was changed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
