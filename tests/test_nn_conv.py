@@ -242,6 +242,23 @@ def test_batch_norm_passes_the_gradient_check_in_both_modes(shape):
     gradcheck(lambda x, w, b: F.batch_norm(x, mean, var, w, b, training=False), x, w, b)
 
 
+@settings(max_examples=20)
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=2), st.integers(2, 5), st.integers(1, 3),
+       st.integers(0, 2**16))
+def test_batch_norm_passes_the_gradient_check_on_random_shapes(positions, batch, channels, seed):
+    rng = np.random.default_rng(seed)
+    shape = (batch, channels, *positions)
+    x, w, b = leaf(rng, shape), leaf(rng, channels), leaf(rng, channels)
+    gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b)
+
+
+@settings(max_examples=10)
+@given(st.floats(0.05, 0.95), st.integers(0, 2**16))
+def test_dropout_passes_the_gradient_check_with_a_fixed_mask(p, seed):
+    x = leaf(np.random.default_rng(seed), (3, 4, 5))
+    gradcheck(lambda x: F.dropout(x, p, generator=np.random.default_rng(seed)), x)
+
+
 def test_batch_norm_standardises_each_channel_in_training_and_uses_running_statistics_in_eval():
     rng = np.random.default_rng(5)
     layer = nn.BatchNorm2d(4, dtype=np.float64)
