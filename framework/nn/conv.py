@@ -14,9 +14,9 @@ rows (``conv_output_size``), and the same for columns.
 **The window view.** Every output position reads one window of the input.
 NumPy can present all the windows at once, without copying, as an array
 whose strides step through the input (``windows``). Copied into a matrix
-of C·kH·kW rows and one column per output position (*im2col*), they turn
-the whole convolution into one matrix product per image: filters times
-windows.
+of C·kH·kW rows and one column per output position of every image
+(*im2col*), they turn the convolution of the whole batch into one matrix
+product: filters times windows.
 
 **Backward is a convolution too.** $y$ is linear in $x$ and linear in $w$.
 The gradient with respect to $x$ spreads each output gradient back over
