@@ -1,4 +1,4 @@
-"""Known values of the examples in Chapters 2, 4 and 5.
+"""Known values of the examples in Chapters 2 to 5.
 
 Each number the chapters state in their text is computed here again from
 the package, independently of the notebooks, so a change in the framework
@@ -305,3 +305,92 @@ def test_two_layer_network_gradient_shapes_and_bias_gradient():
     for p in (W1, b1, W2, b2):
         assert p.grad.shape == p.shape
     assert np.allclose(b2.grad.data, 1 / 3), "mean over 24 outputs, each b2 entry used 8 times"
+
+
+# --- Chapter 3: paths, order and branches ------------------------------------
+
+
+def halve_or_triple(x, steps=4):
+    y = x
+    for _ in range(steps):
+        y = y / 2 if y.item() > 1 else y * 3
+    return y
+
+
+@pytest.mark.parametrize("start, value, slope", [(0.5, 1.125, 2.25), (3.0, 1.125, 0.375)])
+def test_halve_or_triple_same_value_different_gradients(start, value, slope):
+    s = tensor(start, requires_grad=True)
+    result = halve_or_triple(s)
+    result.backward()
+    assert result.item() == value and s.grad.item() == slope
+
+
+def test_halve_or_triple_jumps_at_four_thirds():
+    below = halve_or_triple(tensor(4 / 3 - 1e-9)).item()
+    above = halve_or_triple(tensor(4 / 3 + 1e-9)).item()
+    assert abs(below - 3) < 1e-6 and abs(above - 0.5) < 1e-6
+
+
+def backward_calls_along_paths(output):
+    """The number of backward calls when every contribution is sent on as it arrives."""
+    calls = 0
+    pending = [(output, np.ones_like(output.data))]
+    while pending:
+        node, g = pending.pop()
+        if node.grad_fn is None:
+            continue
+        calls += 1
+        for parent, share in zip(node.grad_fn.inputs, node.grad_fn.backward(g)):
+            if share is not None and parent.requires_grad:
+                pending.append((parent, share))
+    return calls
+
+
+@pytest.mark.parametrize("n", [1, 4, 10])
+def test_paths_cost_two_to_the_n_minus_one_calls_the_order_n(n):
+    from framework.autograd import topological_order
+    from framework.autograd.graph import reverse_walk
+
+    start = tensor(1.0, requires_grad=True)
+    t = start
+    for _ in range(n):
+        t = t + t
+    assert backward_calls_along_paths(t) == 2**n - 1
+    assert sum(node.grad_fn is not None for node in topological_order(t)) == n
+    assert reverse_walk(t, np.ones(()))[start] == 2.0**n
+
+
+# --- Chapter 4: forward mode gives columns, reverse mode rows ----------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_jacobian_by_columns_equals_jacobian_by_rows(seed):
+    from framework.autograd import stack
+    from framework.differentiate import dual
+
+    def f(v):
+        x, y, z = v
+        return [x * y + z, x * z * z - y]
+
+    point = np.random.default_rng(seed).normal(size=3).tolist()
+    by_columns = np.column_stack([dual.jacobian_vector_product(f, point, e) for e in np.eye(3)])
+    leaves = [tensor(v, requires_grad=True) for v in point]
+    outputs = stack(f(leaves))
+    rows = []
+    for u in np.eye(2):
+        for leaf in leaves:
+            leaf.zero_grad()
+        outputs.backward(u, retain_graph=True)
+        rows.append([leaf.grad.item() for leaf in leaves])
+    assert np.allclose(by_columns, rows, rtol=1e-14, atol=1e-14)
+
+
+# --- Chapter 5: a matrix used twice ------------------------------------------
+
+
+def test_gram_matrix_gradient_has_both_contributions():
+    rng = np.random.default_rng(0)
+    A = tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    G_bar = rng.normal(size=(4, 4))
+    (A @ A.T).backward(G_bar)
+    assert np.allclose(A.grad.data, G_bar @ A.data + G_bar.T @ A.data)

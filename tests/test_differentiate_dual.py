@@ -204,3 +204,20 @@ def test_numpy_functions_are_refused_not_silently_wrong():
     # np.exp does not know the derivative rule; the module's exp does.
     with pytest.raises(TypeError):
         np.exp(Dual(1.0, 1.0))
+
+
+def test_jacobian_vector_product_gives_columns_of_the_jacobian():
+    def f(v):
+        x, y, z = v
+        return [x * y + z, x * z * z - y]
+
+    point = [1.5, -2.0, 0.5]
+    x, y, z = point
+    jacobian = np.array([[y, x, 1.0], [z * z, -1.0, 2 * x * z]])
+    for j in range(3):
+        column = dual.jacobian_vector_product(f, point, np.eye(3)[j])
+        assert np.array_equal(column, jacobian[:, j])
+    v = np.array([0.25, -1.0, 2.0])
+    assert np.allclose(dual.jacobian_vector_product(f, point, v), jacobian @ v, rtol=1e-15)
+    with pytest.raises(ValueError, match="jacobian_vector_product: 3 inputs but a direction of length 2"):
+        dual.jacobian_vector_product(f, point, [1.0, 0.0])

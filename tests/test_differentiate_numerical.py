@@ -244,3 +244,16 @@ def test_output_changing_shape_in_jacobian():
 def test_module_constants():
     assert numerical.EPS == 2.0**-52
     assert numerical.FORWARD_STEP == math.sqrt(numerical.EPS)
+
+
+def test_the_quotient_divides_by_the_step_actually_taken():
+    # 0.1 is not representable next to 1e8: x + h lands on a neighbouring float
+    x, h = 1e8, 0.1
+    taken = (x + h) - x
+    assert taken != h
+    line = lambda v: 2.0 * v  # noqa: E731  doubling is exact, so every quotient is too
+    assert numerical.forward_difference(line, x, h) == 2.0
+    assert numerical.central_difference(line, x, h) == 2.0
+    assert numerical.gradient(lambda v: 2.0 * v.sum(), np.array([x]), h=h)[0] == 2.0
+    assert numerical.jacobian(lambda v: 2.0 * v, np.array([x]), h=h)[0, 0] == 2.0
+    assert (line(x + h) - line(x)) / h != 2.0  # dividing by h itself would be off

@@ -67,8 +67,8 @@ def test_tanh_backward_known_values():
     (grad,) = backward_of(tanh, np.array([0.0, 1.0, -3.0]))
     expected = 1 - np.tanh([0.0, 1.0, -3.0]) ** 2
     assert np.allclose(grad, expected), (
-        f"Tanh.backward with gradient 1 should return 1 - tanh(x)^2 = {expected}, got {grad}; "
-        "forward saved y = tanh(x), and the derivative is 1 - y^2"
+        f"Tanh.backward with gradient 1 at x = [0, 1, -3] should return the slope of tanh there, "
+        f"{expected}, got {grad}; forward saved y = tanh(x)"
     )
 
 
@@ -77,7 +77,8 @@ def test_tanh_backward_multiplies_the_incoming_gradient():
     (grad,) = backward_of(tanh, np.array([0.5, -0.25]), grad=np.array([2.0, -4.0]))
     expected = np.array([2.0, -4.0]) * (1 - np.tanh([0.5, -0.25]) ** 2)
     assert np.allclose(grad, expected), (
-        f"Tanh.backward must multiply the incoming gradient gy by 1 - y^2: expected {expected}, got {grad}"
+        f"Tanh.backward with the incoming gradient gy = [2, -4] should return gy times the slope, "
+        f"{expected}, got {grad}"
     )
 
 

@@ -52,11 +52,11 @@ EXPECTED_FORWARD = (
   n4 [label="b = 0.25", shape=box, style=filled, fillcolor="#c5e5b4", penwidth=2];
   n5 [label="Add", shape=ellipse, style=filled, fillcolor="#fcd9a8"];
   n6 [label="y = 1.75", shape=box, style="rounded,filled", fillcolor="#ffffff", peripheries=2];
-  n0 -> n2 [label="a"];
-  n1 -> n2 [label="b"];
+  n0 -> n2 [label="1st"];
+  n1 -> n2 [label="2nd"];
   n2 -> n3;
-  n3 -> n5 [label="a"];
-  n4 -> n5 [label="b"];
+  n3 -> n5 [label="1st"];
+  n4 -> n5 [label="2nd"];
   n5 -> n6;
 }
 """
@@ -67,15 +67,15 @@ EXPECTED_REVERSE = (
     + HEADER
     + """\
   n0_grad [label="∂y/∂w = 3", shape=box, style="rounded,filled", fillcolor="#fbe0e6", penwidth=2];
-  n2_backward [label="MulBackward\\n∂/∂a = b", shape=ellipse, style=filled, fillcolor="#f4b6c2"];
+  n2_backward [label="MulBackward\\nto w: × x = 3", shape=ellipse, style=filled, fillcolor="#f4b6c2"];
   n3_grad [label="1", shape=box, style="rounded,filled", fillcolor="#fbe0e6"];
   n4_grad [label="∂y/∂b = 1", shape=box, style="rounded,filled", fillcolor="#fbe0e6", penwidth=2];
-  n5_backward [label="AddBackward\\n∂/∂a = 1\\n∂/∂b = 1", shape=ellipse, style=filled, fillcolor="#f4b6c2"];
+  n5_backward [label="AddBackward\\nto 1.5: × 1\\nto b: × 1", shape=ellipse, style=filled, fillcolor="#f4b6c2"];
   n6_grad [label="∂y/∂y = 1", shape=box, style="rounded,filled", fillcolor="#fbe0e6", peripheries=2];
-  n0_grad -> n2_backward [label="a", dir=back];
+  n0_grad -> n2_backward [label="3", dir=back];
   n2_backward -> n3_grad [dir=back];
-  n3_grad -> n5_backward [label="a", dir=back];
-  n4_grad -> n5_backward [label="b", dir=back];
+  n3_grad -> n5_backward [label="1", dir=back];
+  n4_grad -> n5_backward [label="1", dir=back];
   n5_backward -> n6_grad [dir=back];
 }
 """
@@ -136,11 +136,12 @@ def test_value_used_twice_has_two_edges():
     a = tensor(2.0, requires_grad=True, name="a")
     b = a * a
     text = forward_dot(b)
-    assert 'n0 -> n1 [label="a"];' in text
-    assert 'n0 -> n1 [label="b"];' in text
+    assert 'n0 -> n1 [label="1st"];' in text
+    assert 'n0 -> n1 [label="2nd"];' in text
     reverse = reverse_dot(b)
-    assert 'n0_grad -> n1_backward [label="a", dir=back];' in reverse
-    assert 'n0_grad -> n1_backward [label="b", dir=back];' in reverse
+    assert 'n0_grad -> n1_backward [label="1st", dir=back];' in reverse
+    assert 'n0_grad -> n1_backward [label="2nd", dir=back];' in reverse
+    assert "MulBackward\\nto a (1st): × a\\nto a (2nd): × a" in reverse
 
 
 def test_node_kinds_are_drawn_differently():
@@ -181,7 +182,8 @@ def test_reverse_graph_labels_local_derivatives_and_gradients():
     before = reverse_dot(y)
     assert 'label="∂y/∂w\\nshape ()"' in before  # not known before backward
     assert 'label="∂y/∂y = 1"' in before  # the starting gradient
-    assert "∂/∂b = a" not in before  # x needs no gradient, so Mul computes none for it
+    assert "to x" not in before  # x needs no gradient, so Mul computes none for it
+    assert "to w: × x\\n" not in before and "to w: × x\"" in before  # no values without gradients
     y.backward()
     after = reverse_dot(y)
     assert 'label="∂y/∂w = 3"' in after
@@ -214,9 +216,11 @@ def test_every_operation_has_a_local_derivative_label():
 def test_labels_follow_which_inputs_need_gradients():
     a = tensor(2.0, requires_grad=True)
     b = tensor(3.0, requires_grad=True)
-    assert derivative_lines((a * b).grad_fn) == ["∂/∂a = b", "∂/∂b = a"]
-    assert derivative_lines((a * 3.0).grad_fn) == ["∂/∂a = b"]
-    assert derivative_lines((3.0 * b).grad_fn) == ["∂/∂b = a"]
+    assert derivative_lines((a * b).grad_fn) == ["to 2: × 3", "to 3: × 2"]
+    assert derivative_lines((a * 3.0).grad_fn) == ["to 2: × 3"]
+    assert derivative_lines((3.0 * b).grad_fn) == ["to 3: × 3"]
+    a.name, b.name = "p", "q"
+    assert derivative_lines((a * b).grad_fn) == ["to p: × q", "to q: × p"]
     assert derivative_lines(ops.stack([a, b]).grad_fn) == ["each input gets its slice of g"]
 
 
@@ -229,11 +233,11 @@ def test_unknown_operation_falls_back_and_class_labels_win():
             return 2 * gy
 
     class Thrice(Twice):
-        derivative_labels = {"x": "∂/∂x = 3"}
+        derivative_labels = {"x": "× 3"}
 
     x = tensor(1.0, requires_grad=True)
     assert derivative_lines(Twice()(x).grad_fn) == ["applies Twice.backward"]
-    assert derivative_lines(Thrice()(x).grad_fn) == ["∂/∂x = 3"]
+    assert derivative_lines(Thrice()(x).grad_fn) == ["× 3"]
     assert "TwiceBackward\\napplies Twice.backward" in reverse_dot(Twice()(x))
 
 
@@ -331,3 +335,66 @@ def test_drawing_modules_import_nothing_from_later_chapters(module):
     framework_modules = {name for name in imported if name.startswith("framework")}
     allowed = {"framework.autograd.tensor", "framework.autograd.graph"}
     assert framework_modules <= allowed, framework_modules - allowed
+
+
+def test_reverse_graph_shows_factors_contributions_and_their_sum():
+    a = tensor(2.0, requires_grad=True, name="a")
+    b = a + a
+    b.name = "b"
+    c = b * b
+    c.name = "c"
+    text = dot_source(c, kind="both", gradients=flowing_gradients(c))
+    assert 'n3_backward [label="MulBackward\\nto b (1st): × b = 4\\nto b (2nd): × b = 4"' in text
+    assert text.count('n2_grad -> n3_backward [label="4", dir=back];') == 2
+    assert 'n2_grad [label="∂c/∂b = 4 + 4 = 8"' in text
+    assert 'n0_grad [label="∂c/∂a = 8 + 8 = 16"' in text
+    # the backward step of Mul reads the saved b; that of Add reads nothing
+    assert re.findall(r"^  (n\d+) -> (n\d+)_backward \[style=dashed", text, re.M) == [("n2", "n3")]
+
+
+def test_a_negative_contribution_is_subtracted_in_the_sum():
+    a = tensor(3.0, requires_grad=True, name="a")
+    d = a * 2.0 - a
+    d.name = "d"
+    text = reverse_dot(d, gradients=flowing_gradients(d))
+    assert 'label="∂d/∂a = 2 - 1 = 1"' in text
+
+
+def test_saved_links_follow_the_factors():
+    x = tensor(0.5, requires_grad=True, name="x")
+    s = ops.sigmoid(x)
+    s.name = "s"
+    assert derivative_lines(s.grad_fn, s) == ["to x: × s(1 - s)"]
+    text = dot_source(s, kind="both", gradients=flowing_gradients(s))
+    assert "to x: × s(1 - s) = 0.235" in text
+    assert re.findall(r"^  (n\d+) -> (n\d+)_backward \[style=dashed", text, re.M) == [("n2", "n1")]
+
+
+def test_broadcast_inputs_are_shown_summed_back():
+    x = tensor(np.ones((8, 3)), name="x")
+    bias = tensor(np.zeros(3), requires_grad=True, name="bias")
+    y = (x + bias).mean()
+    text = reverse_dot(y, gradients=flowing_gradients(y))
+    assert "to bias: × 1\\nsummed (8, 3) → (3,)" in text
+    assert 'label="∂out/∂bias = [8, 8, 8]"' not in text  # the mean divides by 24
+    assert 'label="∂out/∂bias = [0.3333, 0.3333, 0.3333]"' in text
+
+
+def test_reverse_walk_adds_the_shares_of_a_value_used_twice():
+    from framework.autograd.graph import reverse_walk
+
+    a = tensor(2.0, requires_grad=True)
+    b = a + a
+    c = b * b
+    gradients = reverse_walk(c, np.ones(()))
+    assert gradients[b] == 8 and gradients[a] == 16
+    assert a.grad is None  # the walk stores nothing in .grad
+
+
+def test_edges_carry_the_shapes_of_array_contributions():
+    x = tensor(np.ones((8, 3)), name="x")
+    bias = tensor(np.zeros(3), requires_grad=True, name="bias")
+    y = (x * 2.0 + bias).mean()
+    text = reverse_dot(y, gradients=flowing_gradients(y))
+    assert re.search(r'n\d+_grad -> n\d+_backward \[label="\(3,\)", dir=back\];', text)  # to bias, summed
+    assert 'label="1st"' not in text and 'label="2nd"' not in text

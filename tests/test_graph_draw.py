@@ -56,7 +56,15 @@ def test_bad_kind_is_a_clear_error():
 @needs_dot
 def test_png_and_svg_are_rendered():
     drawing = draw_graph(linear(), kind="both", legend=True)
-    assert drawing._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+    image, metadata = drawing._repr_png_()
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    # drawn at 144 dpi, shown at the size of 96 dpi: sharp on a laptop screen
+    width = int.from_bytes(image[16:20], "big")
+    assert metadata == {"width": width * 96 // 144}
+    import graphviz
+
+    plain = graphviz.Source(drawing.source).pipe(format="png")  # graphviz's own 96 dpi
+    assert abs(width / int.from_bytes(plain[16:20], "big") - 1.5) < 0.05
     svg = drawing.svg()
     assert "<svg" in svg and "MulBackward" in svg
 

@@ -35,17 +35,19 @@ def gradcheck(f, *inputs, eps=None, atol=1e-6, rtol=1e-5, seed=0):
     with a fixed random $v$: $\\partial L / \\partial x = J^T v$, one
     backward pass, compared with the central differences of $L$. A wrong
     entry of the Jacobian $J$ changes $J^T v$ unless it is multiplied by an
-    exactly zero $v_k$, which a random $v$ never has; checking the whole
-    Jacobian (one backward per output) would cost more and find nothing
-    more.
+    exactly zero $v_k$, which a random $v$ almost never has. Checking the
+    whole Jacobian (one backward per output) costs more, but it would also
+    say which output is wrong, and an error in an entry multiplied by a
+    small $v_k$ cannot hide below the tolerance there.
 
     ``eps`` is the step of the differences (None: Chapter 1's default
     step, $2^{-17}\\max(1, |x_i|)$). A position fails when
     $|a - n| > \\text{atol} + \\text{rtol}\\,|n|$ for the gradient $a$ from
     backward and $n$ from the differences; then ``GradcheckError`` names the
-    input, the position and both values. Otherwise the largest relative
-    error $|a - n| / \\max(1, |a|, |n|)$ is returned (relative for values
-    above 1, absolute below, where relative errors mean little).
+    input, the position and both values. Otherwise it returns the largest
+    disagreement $|a - n| / \\max(1, |a|, |n|)$: a relative error where the
+    gradients exceed 1 and an absolute one below, where a relative error
+    would magnify the noise of the differences around a gradient near 0.
     """
     inputs = [_float64_copy(x) for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]

@@ -14,8 +14,13 @@ Two graphs can be described:
   arrows pointing the way values flow, from the leaves to the output;
 - the *reverse graph*: its mirror image, the computation of the gradients.
   Each tensor that requires grad has a gradient node, each operation a
-  backward node labelled with the local derivative it applies, and the
-  arrows point the way gradients flow, from the output back to the leaves.
+  backward node naming the local factor it multiplies the incoming
+  gradient by on its way to each input (``to w: × x``), and the arrows
+  point the way gradients flow, from the output back to the leaves. Given
+  the flowing gradients, the factors show their values, each arrow what it
+  carries (a number, or a shape), and a gradient made of several
+  contributions their sum (``4 + 4 = 8``). Drawn beside the forward graph,
+  a dashed line links each backward node to the forward values it saved.
 
 Styles (also drawn by ``legend=True``):
 
@@ -26,17 +31,20 @@ intermediate    white rounded box: the result of an operation
 output          the output's box has a double border
 operation       orange ellipse, with its settings (``axis=0``) if any
 gradient        pink rounded box: the gradient of the output w.r.t. a tensor
-backward step   pink ellipse, with the local derivatives it applies
+backward step   pink ellipse, with the local factor for each input
 ==============  =======================================================
 
 A data node shows the tensor's name (if it has one) and its values when it
-has at most ``max_values`` elements, otherwise its shape. Node identifiers
-are ``n0, n1, ...`` in a fixed order (inputs before results, the inputs of
-an operation from left to right); the gradient node of ``n3`` is
-``n3_grad`` and the backward step of operation ``n2`` is ``n2_backward``.
+has at most ``max_values`` elements, otherwise its shape. Edges into an
+operation with several inputs are labelled with the input's position
+(``1st``, ``2nd``). Node identifiers are ``n0, n1, ...`` in a fixed order
+(inputs before results, the inputs of an operation from left to right); the
+gradient node of ``n3`` is ``n3_grad`` and the backward step of operation
+``n2`` is ``n2_backward``.
 """
 
 import inspect
+import re
 
 import numpy as np
 
@@ -110,62 +118,170 @@ def input_names(function):
 # ---------------------------------------------------------------------------
 
 # What each backward step does to the gradient g arriving from the output
-# side. Elementwise operations show their local derivative: the gradient
-# sent to an input is g times it. Operations that move or combine values
-# show where g goes. Keys are operation class names, then input names; the
-# key "*" covers every input. An operation class may instead define its own
-# ``derivative_labels`` attribute with the same shape.
+# side. Elementwise operations show the local factor that multiplies g on
+# its way to an input; operations that move or combine values show where g
+# goes. In a factor, {a}, {b} or {x} stands for an input of ``forward`` and
+# {out} for the result: the drawing writes the tensor's name there (or its
+# value when it is an unnamed number), and links the backward step to that
+# forward value, which it saved. Keys are operation class names, then input
+# names; the key "*" covers every input. An operation class may instead
+# define its own ``derivative_labels`` attribute with the same shape.
 LOCAL_DERIVATIVES = {
-    "Add": {"a": "∂/∂a = 1", "b": "∂/∂b = 1"},
-    "Sub": {"a": "∂/∂a = 1", "b": "∂/∂b = -1"},
-    "Mul": {"a": "∂/∂a = b", "b": "∂/∂b = a"},
-    "Div": {"a": "∂/∂a = 1/b", "b": "∂/∂b = -a/b²"},
-    "Neg": {"x": "∂/∂x = -1"},
-    "Pow": {"a": "∂/∂a = b·a^(b-1)", "b": "∂/∂b = a^b·log a"},
-    "Exp": {"x": "∂/∂x = exp x"},
-    "Log": {"x": "∂/∂x = 1/x"},
-    "Sqrt": {"x": "∂/∂x = 1/(2√x)"},
-    "Sin": {"x": "∂/∂x = cos x"},
-    "Cos": {"x": "∂/∂x = -sin x"},
-    "Tanh": {"x": "∂/∂x = 1 - tanh² x"},
-    "Sigmoid": {"x": "∂/∂x = σ(x)(1 - σ(x))"},
-    "ReLU": {"x": "∂/∂x = 1 if x > 0 else 0"},
-    "Abs": {"x": "∂/∂x = sign x"},
-    "Maximum": {"a": "∂/∂a = 1 if a > b else 0", "b": "∂/∂b = 1 if b > a else 0"},
-    "Minimum": {"a": "∂/∂a = 1 if a < b else 0", "b": "∂/∂b = 1 if b < a else 0"},
-    "Clip": {"x": "∂/∂x = 1 inside the bounds else 0"},
-    "MatMul": {"a": "a gets g @ bᵀ", "b": "b gets aᵀ @ g"},
-    "Sum": {"x": "∂/∂xᵢ = 1"},
-    "Mean": {"x": "∂/∂xᵢ = 1/n"},
-    "Max": {"x": "∂/∂xᵢ = 1 at the max else 0"},
-    "Min": {"x": "∂/∂xᵢ = 1 at the min else 0"},
+    "Add": {"a": "× 1", "b": "× 1"},
+    "Sub": {"a": "× 1", "b": "× -1"},
+    "Mul": {"a": "× {b}", "b": "× {a}"},
+    "Div": {"a": "× 1/{b}", "b": "× -{a}/{b}²"},
+    "Neg": {"x": "× -1"},
+    "Pow": {"a": "× {b}·{a}^({b}-1)", "b": "× {out}·log {a}"},
+    "Exp": {"x": "× {out}"},
+    "Log": {"x": "× 1/{x}"},
+    "Sqrt": {"x": "× 1/(2·{out})"},
+    "Sin": {"x": "× cos {x}"},
+    "Cos": {"x": "× -sin {x}"},
+    "Tanh": {"x": "× (1 - {out}²)"},
+    "Sigmoid": {"x": "× {out}(1 - {out})"},
+    "ReLU": {"x": "× (1 if {x} > 0 else 0)"},
+    "Abs": {"x": "× sign {x}"},
+    "Maximum": {"a": "× (1 if {a} > {b} else 0)", "b": "× (1 if {b} > {a} else 0)"},
+    "Minimum": {"a": "× (1 if {a} < {b} else 0)", "b": "× (1 if {b} < {a} else 0)"},
+    "Clip": {"x": "× (1 inside the bounds else 0)"},
+    "MatMul": {"a": "g @ {b}ᵀ", "b": "{a}ᵀ @ g"},
+    "Sum": {"x": "g copied back"},
+    "Mean": {"x": "g / n copied back"},
+    "Max": {"x": "g to the largest entries"},
+    "Min": {"x": "g to the smallest entries"},
     "Reshape": {"x": "g reshaped back"},
     "Transpose": {"x": "g transposed back"},
-    "BroadcastTo": {"x": "g summed back to x's shape"},
+    "BroadcastTo": {"x": "g summed back to its shape"},
     "GetItem": {"x": "g scattered into zeros"},
     "Concatenate": {"*": "each input gets its piece of g"},
     "Stack": {"*": "each input gets its slice of g"},
-    "Where": {"a": "a gets g where the condition holds", "b": "b gets g where it does not"},
+    "Where": {"a": "g where the condition holds", "b": "g where it does not"},
 }
 
+# Operations that broadcast their inputs: the gradient of an input whose
+# shape differs from the result's is summed back to it (``sum_to``).
+BROADCASTING = {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Where"}
 
-def derivative_lines(function):
-    """The local derivatives a backward step applies, one line per input that needs one.
+ORDINALS = ("1st", "2nd", "3rd")
 
-    Looks for a ``derivative_labels`` attribute of the operation's class,
-    then in ``LOCAL_DERIVATIVES``; an operation found in neither is
-    described as applying its own backward (e.g. ``applies Conv2d.backward``).
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def position_name(index):
+    """``1st``, ``2nd``, ``3rd``, ``4th``...: the place of an input among an operation's inputs."""
+    return ORDINALS[index] if index < len(ORDINALS) else f"{index + 1}th"
+
+
+def _labels_of(function):
+    return getattr(type(function), "derivative_labels", None) or LOCAL_DERIVATIVES.get(function.name)
+
+
+def _roles(function, result):
+    """The tensors a factor may name: the inputs by their ``forward`` names, and ``out``."""
+    roles = dict(zip(input_names(function), function.inputs))
+    if result is not None:
+        roles["out"] = result
+    return roles
+
+
+def _mention(tensor, index=None):
+    """How a label names a tensor: its name, else its value (a number), else its position."""
+    if tensor.name is not None:
+        return tensor.name
+    if tensor.size == 1:
+        return format_number(tensor.data.reshape(()))
+    return "its input" if index is None else f"the {position_name(index)} input"
+
+
+def _fill(template, roles):
+    """A factor with every {role} replaced by how the drawing names that tensor."""
+    positions = {name: i for i, name in enumerate(roles) if name != "out"}
+
+    def replace(match):
+        role = match.group(1)
+        if role not in roles:
+            return match.group(0)
+        return _mention(roles[role], positions.get(role))
+
+    return PLACEHOLDER.sub(replace, template)
+
+
+def saved_tensors(function, result=None):
+    """The forward tensors that the labels of ``function``'s backward step use.
+
+    These are the values the backward step reads from what ``forward``
+    saved: for ``Mul`` the other factor, for ``Sigmoid`` its result. Read
+    off the placeholders of the factors of the inputs that need a gradient.
     """
-    labels = getattr(type(function), "derivative_labels", None) or LOCAL_DERIVATIVES.get(function.name)
+    labels = _labels_of(function)
+    if labels is None:
+        return []
+    roles = _roles(function, result)
+    used = []
+    for name, needed in zip(input_names(function), function.needs_input_grad):
+        template = labels.get("*", labels.get(name)) if needed else None
+        for role in PLACEHOLDER.findall(template or ""):
+            tensor = roles.get(role)
+            if tensor is not None and all(tensor is not t for t in used):
+                used.append(tensor)
+    return used
+
+
+def derivative_lines(function, result=None, gradient=None, contributions=None):
+    """What a backward step does, one line per input that needs a gradient.
+
+    Each line names the input and the factor that multiplies the incoming
+    gradient on its way there, e.g. ``to w: × x`` (``result`` is the
+    operation's output, for factors that use it). With ``gradient``, the
+    gradient arriving from the output side, and ``contributions``, what the
+    step sends to each input, a one-number factor also shows its value:
+    ``to w: × x = 3``. An input whose shape broadcasting stretched gets a
+    second line, ``summed (8, 3) → (3,)``. Looks for a ``derivative_labels``
+    attribute of the operation's class, then in ``LOCAL_DERIVATIVES``; an
+    operation found in neither is described as applying its own backward.
+    """
+    labels = _labels_of(function)
     if labels is None:
         return [f"applies {function.name}.backward"]
     if "*" in labels:
         return [labels["*"]]
+    roles = _roles(function, result)
+    several = len(function.inputs) > 1
     lines = []
-    for name, needed in zip(input_names(function), function.needs_input_grad):
-        if needed and name in labels:
-            lines.append(labels[name])
+    for index, (name, parent, needed) in enumerate(zip(input_names(function), function.inputs, function.needs_input_grad)):
+        if not needed or name not in labels:
+            continue
+        factor = _fill(labels[name], roles)
+        value = _factor_value(gradient, None if contributions is None else contributions[index])
+        if value is not None and factor.startswith("×") and _is_formula(factor):
+            factor += f" = {value}"
+        target = _mention(parent, index) if several else _mention(parent)
+        if several and sum(t is parent for t in function.inputs) > 1:
+            target += f" ({position_name(index)})"
+        lines.append(f"to {target}: {factor}" if several or parent.name is not None else factor)
+        if result is not None and function.name in BROADCASTING and parent.shape != result.shape:
+            lines.append(f"summed {result.shape} → {parent.shape}")
     return lines
+
+
+def _is_formula(factor):
+    """Whether a factor says more than a plain number (``× 1`` needs no ``= 1``)."""
+    try:
+        float(factor.lstrip("× "))
+    except ValueError:
+        return True
+    return False
+
+
+def _factor_value(gradient, contribution):
+    """The local factor, contribution / gradient, when both are one nonzero number."""
+    if gradient is None or contribution is None:
+        return None
+    gradient, contribution = np.asarray(gradient), np.asarray(contribution)
+    if gradient.size != 1 or contribution.size != 1 or gradient.item() == 0:
+        return None
+    return format_number(contribution.item() / gradient.item())
 
 
 # ---------------------------------------------------------------------------
@@ -305,8 +421,8 @@ def forward_parts(output, max_values=6):
         if isinstance(node, Function):
             nodes.append(_node(identifier, operation_label(node), STYLES["operation"]))
             several = len(node.inputs) > 1
-            for name, parent in zip(input_names(node), node.inputs):
-                label = f" [label={quote(name)}]" if several else ""
+            for index, parent in enumerate(node.inputs):
+                label = f" [label={quote(position_name(index))}]" if several else ""
                 edges.append(f"{ids[id(parent)]} -> {identifier}{label};")
         else:
             extra = OUTPUT_STYLE if node is output else {}
@@ -333,21 +449,53 @@ def known_gradient(tensor, output, gradients=None):
     return None
 
 
-def gradient_label(tensor, output, gradient=None, max_values=6):
-    """A gradient node's label: ∂out/∂name and the gradient's values (or shape, when unknown)."""
+def gradient_label(tensor, output, gradient=None, max_values=6, parts=()):
+    """A gradient node's label: ∂out/∂name and the gradient's values (or shape, when unknown).
+
+    ``parts`` are the contributions that were added up to make the
+    gradient; when there are several single numbers the label shows the
+    sum, ``∂c/∂b = 4 + 4 = 8``.
+    """
     lines = format_values(gradient, max_values) if gradient is not None else [f"shape {tensor.shape}"]
+    if gradient is not None and len(parts) > 1 and all(np.size(part) == 1 for part in parts):
+        terms = " + ".join(format_number(np.asarray(part).reshape(())) for part in parts)
+        lines = [f"{terms} = {lines[0]}".replace("+ -", "- ")]
     if tensor.name is None:
         return lines
     return _named(f"∂{output.name or 'out'}/∂{tensor.name}", lines)
 
 
+def contributions(output, gradients):
+    """What each backward step sends to each of its inputs, given the flowing gradients.
+
+    Returns a dict from each operation (by identity) to the tuple its
+    ``backward`` returns for the gradient of its result, or an empty dict
+    when ``gradients`` is None or the saved values were already released.
+    """
+    if gradients is None:
+        return {}
+    sent = {}
+    for tensor in topological_order(output):
+        function = tensor.grad_fn
+        if function is None or function._freed or gradients.get(tensor) is None:
+            continue
+        parts = function.backward(np.asarray(gradients[tensor]))
+        sent[id(function)] = parts if isinstance(parts, tuple) else (parts,)
+    return sent
+
+
 def reverse_parts(output, gradients=None, max_values=6):
     """The reverse graph as two lists of DOT statements: nodes and edges.
 
-    Only tensors that require grad get a gradient node. The edges are
-    written from the input side to the output side with ``dir=back``, so
-    graphviz lays the reverse graph out exactly like the forward graph
-    while its arrows point the other way, the way gradients flow.
+    Only tensors that require grad get a gradient node. Each backward step
+    names, for every input that needs a gradient, the factor it multiplies
+    the incoming gradient by. With ``gradients`` (see
+    ``flowing_gradients``) the factors show their values, the edges the
+    contribution each input receives, and a gradient made of several
+    contributions shows their sum. The edges are written from the input
+    side to the output side with ``dir=back``, so graphviz lays the
+    reverse graph out exactly like the forward graph while its arrows point
+    the other way, the way gradients flow.
     """
     if not output.requires_grad:
         raise ValueError(
@@ -356,25 +504,66 @@ def reverse_parts(output, gradients=None, max_values=6):
         )
     numbered = numbered_nodes(output)
     ids = {id(node): identifier for identifier, node in numbered}
+    results = {id(node.grad_fn): node for _, node in numbered if isinstance(node, Tensor) and node.grad_fn}
+    sent = contributions(output, gradients)
+    received = {}
+    for function_id, parts in sent.items():
+        function = results[function_id].grad_fn
+        for parent, part in zip(function.inputs, parts):
+            if part is not None and parent.requires_grad:
+                received.setdefault(id(parent), []).append(part)
     nodes, edges = [], []
     for identifier, node in numbered:
         if isinstance(node, Function):
-            lines = [f"{node.name}Backward"] + derivative_lines(node)
+            result = results[id(node)]
+            incoming = known_gradient(result, output, gradients)
+            parts = sent.get(id(node))
+            lines = [f"{node.name}Backward"] + derivative_lines(node, result, incoming, parts)
             nodes.append(_node(f"{identifier}_backward", lines, STYLES["backward"]))
             several = len(node.inputs) > 1
-            for name, parent, needed in zip(input_names(node), node.inputs, node.needs_input_grad):
+            for index, (parent, needed) in enumerate(zip(node.inputs, node.needs_input_grad)):
                 if not (needed and parent.requires_grad):
                     continue
-                label = f"label={quote(name)}, " if several else ""
-                edges.append(f"{ids[id(parent)]}_grad -> {identifier}_backward [{label}dir=back];")
+                edges.append(f"{ids[id(parent)]}_grad -> {identifier}_backward [{_edge_label(parts, index, several)}dir=back];")
         elif node.requires_grad:
             extra = {"penwidth": "2"} if tensor_kind(node) == "parameter" else {}
             extra.update(OUTPUT_STYLE if node is output else {})
-            lines = gradient_label(node, output, known_gradient(node, output, gradients), max_values)
+            lines = gradient_label(
+                node, output, known_gradient(node, output, gradients), max_values, received.get(id(node), ())
+            )
             nodes.append(_node(f"{identifier}_grad", lines, STYLES["gradient"], extra))
             if node.grad_fn is not None:
                 edges.append(f"{ids[id(node.grad_fn)]}_backward -> {identifier}_grad [dir=back];")
     return nodes, edges
+
+
+def _edge_label(parts, index, several):
+    """The label of the edge to input ``index``.
+
+    What the edge carries when it is known: a one-number contribution as
+    its value, a bigger one as its shape; otherwise the input's position.
+    """
+    if parts is not None and parts[index] is not None:
+        part = np.asarray(parts[index])
+        text = format_number(part.reshape(())) if part.size == 1 else str(part.shape)
+        return f"label={quote(text)}, "
+    return f"label={quote(position_name(index))}, " if several else ""
+
+
+def saved_links(output):
+    """Dashed edges from each forward value to the backward steps that use it (for ``both_dot``)."""
+    numbered = numbered_nodes(output)
+    ids = {id(node): identifier for identifier, node in numbered}
+    links = []
+    for identifier, node in numbered:
+        if isinstance(node, Tensor) and node.grad_fn is not None:
+            function_id = ids[id(node.grad_fn)]
+            for saved in saved_tensors(node.grad_fn, node):
+                links.append(
+                    f"{ids[id(saved)]} -> {function_id}_backward "
+                    "[style=dashed, color=\"#8c8c8c\", arrowhead=none, constraint=false];"
+                )
+    return links
 
 
 def legend_parts(kinds):
@@ -418,6 +607,7 @@ def both_dot(output, gradients=None, max_values=6, legend=False):
     """The forward graph and its reverse graph side by side, as DOT text."""
     body = _cluster("forward", "forward: values", *forward_parts(output, max_values))
     body += _cluster("reverse", "reverse: gradients", *reverse_parts(output, gradients, max_values))
+    body += saved_links(output)
     return _digraph("computation", body + (legend_parts(["forward", "reverse"]) if legend else []))
 
 
@@ -454,14 +644,33 @@ def graph_summary(output, kind="forward"):
 # ---------------------------------------------------------------------------
 
 
+def reverse_walk(output, grad):
+    """Reverse mode in its plainest form: the gradient of ``output`` w.r.t. each tensor.
+
+    Visits the tensors in reverse topological order, so a tensor's gradient
+    is complete (every use of it has sent its share) before its operation's
+    ``backward`` passes it on; shares arriving at one tensor are added.
+    Returns a dict from each tensor that requires grad to its gradient.
+    """
+    gradients = {output: grad}
+    for tensor in reversed(topological_order(output)):
+        if tensor.grad_fn is None:
+            continue
+        shares = tensor.grad_fn.backward(gradients[tensor])
+        for parent, share in zip(tensor.grad_fn.inputs, shares if isinstance(shares, tuple) else (shares,)):
+            if share is not None and parent.requires_grad:
+                gradients[parent] = gradients[parent] + share if parent in gradients else share
+    return gradients
+
+
 def flowing_gradients(output, grad=None):
     """The gradient of ``output`` with respect to every tensor of its graph that requires grad.
 
-    Replays the local backward steps in reverse topological order, like
-    ``backward()``, but stores nothing in ``.grad``: it returns a dict from
-    each tensor to its gradient (a NumPy array), intermediates included,
-    for drawing the reverse graph. The operations must still hold their
-    saved values: call it before ``backward()``, or after
+    ``reverse_walk`` with its inputs checked: it replays the local backward
+    steps like ``backward()`` but stores nothing in ``.grad``, and returns
+    a dict from each tensor to its gradient (a NumPy array), intermediates
+    included, for drawing the reverse graph. The operations must still hold
+    their saved values: call it before ``backward()``, or after
     ``backward(retain_graph=True)``.
     """
     if not output.requires_grad:
@@ -472,23 +681,11 @@ def flowing_gradients(output, grad=None):
                 f"flowing_gradients: the output has shape {output.shape}; pass grad, the gradient to start from"
             )
         grad = np.ones_like(output.data)
-    gradients = {id(output): np.asarray(grad, dtype=output.dtype)}
-    tensors = topological_order(output)
-    for tensor in reversed(tensors):
-        function = tensor.grad_fn
-        if function is None:
-            continue
-        if function._freed:
+    for tensor in topological_order(output):
+        if tensor.grad_fn is not None and tensor.grad_fn._freed:
             raise RuntimeError(
-                f"flowing_gradients: {function.name} released its saved values in an earlier backward(); "
+                f"flowing_gradients: {tensor.grad_fn.name} released its saved values in an earlier backward(); "
                 "call flowing_gradients before backward(), or run backward(retain_graph=True)"
             )
-        input_grads = function.backward(gradients[id(tensor)])
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        for parent, parent_grad in zip(function.inputs, input_grads):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            previous = gradients.get(id(parent))
-            gradients[id(parent)] = parent_grad if previous is None else previous + parent_grad
-    return {tensor: np.asarray(gradients[id(tensor)]) for tensor in tensors}
+    gradients = reverse_walk(output, np.asarray(grad, dtype=output.dtype))
+    return {tensor: np.asarray(gradient) for tensor, gradient in gradients.items()}

@@ -231,6 +231,25 @@ def directional_derivative(f, xs, direction):
     return _derivative_part(f(seeded), "directional_derivative")
 
 
+def jacobian_vector_product(f, xs, direction):
+    """J v for f: R^n -> R^m, the derivative of every output along ``direction``, in one pass.
+
+    ``f`` takes a list of n numbers and returns a list of m numbers.
+    Seeding input i with derivative ``direction[i]`` makes the derivative
+    part of output k equal to ``sum_i df_k/dx_i * direction[i]``, entry k of
+    the Jacobian times ``direction``. With ``direction`` the j-th unit
+    vector, that is column j of the Jacobian. Returns a float array of
+    length m.
+    """
+    if len(xs) != len(direction):
+        raise ValueError(
+            f"jacobian_vector_product: {len(xs)} inputs but a direction of length "
+            f"{len(direction)}; pass one direction component per input"
+        )
+    seeded = [Dual(float(x), float(d)) for x, d in zip(xs, direction)]
+    return np.array([_derivative_part(output, "jacobian_vector_product") for output in f(seeded)], dtype=float)
+
+
 def _derivative_part(result, operation):
     if isinstance(result, Dual):
         return _plain(result.derivative)

@@ -11,8 +11,12 @@ Two errors compete when it does:
   theorem measures: it shrinks like ``h`` for the forward difference and like
   ``h**2`` for the central difference;
 - the *rounding* error of subtracting two nearly equal floating-point
-  numbers: each value of ``f`` carries a relative error of about machine
-  epsilon, and dividing by ``h`` amplifies it like ``eps / h``.
+  numbers: each value of ``f`` carries a relative error of up to the unit
+  roundoff ``u = eps / 2``, and dividing by ``h`` amplifies it like ``u / h``.
+
+The point ``x + h`` is rounded too, so the step actually taken is
+``(x + h) - x`` (computed exactly), not ``h``; every quotient here divides
+by the step actually taken.
 
 The default steps below balance the two.  Every function accepts float64
 NumPy arrays; it never changes the caller's array and never hands ``f`` an
@@ -43,21 +47,22 @@ def default_step(x, method="central"):
 
     Forward difference.  Taylor's theorem gives
     ``(f(x+h) - f(x)) / h = f'(x) + f''(xi) h / 2``, a truncation error of
-    about ``|f''| h / 2``.  Each value of f is off by about ``eps |f|``, so the
-    quotient is off by about ``2 eps |f| / h``.  The total
+    about ``|f''| h / 2``.  Each value of f is off by up to ``u |f|``, with the
+    unit roundoff ``u = eps / 2``, so the quotient is off by up to
+    ``2 u |f| / h``.  The total
 
-        E(h) = |f''| h / 2 + 2 eps |f| / h
+        E(h) = |f''| h / 2 + 2 u |f| / h
 
-    is smallest at ``h = 2 sqrt(eps |f| / |f''|)``, where ``E = 2 sqrt(eps |f f''|)``.
+    is smallest at ``h = 2 sqrt(u |f| / |f''|)``, where ``E = 2 sqrt(u |f f''|)``.
     Without knowing f'' we take ``h = sqrt(eps) * max(1, |x|)``: about 1.5e-8
     near 1, and an error of about sqrt(eps), half of the digits.
 
     Central difference.  The even terms of the Taylor series cancel in
     ``(f(x+h) - f(x-h)) / (2h) = f'(x) + f'''(xi) h**2 / 6``, so
 
-        E(h) = |f'''| h**2 / 6 + eps |f| / h,
+        E(h) = |f'''| h**2 / 6 + u |f| / h,
 
-    smallest at ``h = (3 eps |f| / |f'''|) ** (1/3)``, with an error of order
+    smallest at ``h = (3 u |f| / |f'''|) ** (1/3)``, with an error of order
     ``eps ** (2/3)``, about 4e-11: two thirds of the digits.  We take
     ``h = eps ** (1/3) * max(1, |x|)`` (rounded to a power of two).
 
@@ -80,7 +85,7 @@ def forward_difference(f, x, h=None):
     h = _step(h, x, "forward", "forward_difference")
     f_x = _scalar_value(f, x, "forward_difference")
     f_right = _scalar_value(f, x + h, "forward_difference")
-    return (f_right - f_x) / h
+    return (f_right - f_x) / ((x + h) - x)  # the step actually taken
 
 
 def central_difference(f, x, h=None):
@@ -95,7 +100,7 @@ def central_difference(f, x, h=None):
     h = _step(h, x, "central", "central_difference")
     f_right = _scalar_value(f, x + h, "central_difference")
     f_left = _scalar_value(f, x - h, "central_difference")
-    return (f_right - f_left) / (2 * h)
+    return (f_right - f_left) / ((x + h) - (x - h))  # the step actually taken, twice
 
 
 def gradient(f, x, h=None, method="central"):
@@ -120,13 +125,13 @@ def gradient(f, x, h=None, method="central"):
     f_x = _scalar_value(f, x.copy(), operation) if method == "forward" else None
     grad = np.empty_like(x)
     for index in np.ndindex(x.shape):
-        step = steps[index]
-        f_right = _scalar_value(f, _moved(x, index, step), operation)
+        right, left = _moved(x, index, steps[index]), _moved(x, index, -steps[index])
+        taken = right[index] - (x[index] if method == "forward" else left[index])  # the step actually taken
+        f_right = _scalar_value(f, right, operation)
         if method == "forward":
-            grad[index] = (f_right - f_x) / step
+            grad[index] = (f_right - f_x) / taken
         else:
-            f_left = _scalar_value(f, _moved(x, index, -step), operation)
-            grad[index] = (f_right - f_left) / (2 * step)
+            grad[index] = (f_right - _scalar_value(f, left, operation)) / taken
     return grad
 
 
@@ -147,13 +152,13 @@ def jacobian(f, x, h=None, method="central"):
     f_x = _array_value(f, x.copy(), operation)
     jac = np.empty(f_x.shape + x.shape)
     for index in np.ndindex(x.shape):
-        step = steps[index]
-        f_right = _array_value(f, _moved(x, index, step), operation, f_x.shape)
+        right, left = _moved(x, index, steps[index]), _moved(x, index, -steps[index])
+        taken = right[index] - (x[index] if method == "forward" else left[index])  # the step actually taken
+        f_right = _array_value(f, right, operation, f_x.shape)
         if method == "forward":
-            column = (f_right - f_x) / step
+            column = (f_right - f_x) / taken
         else:
-            f_left = _array_value(f, _moved(x, index, -step), operation, f_x.shape)
-            column = (f_right - f_left) / (2 * step)
+            column = (f_right - _array_value(f, left, operation, f_x.shape)) / taken
         jac[(Ellipsis,) + index] = column
     return jac
 
