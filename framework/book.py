@@ -22,7 +22,7 @@ def setup(seed=DEFAULT_SEED, precision=4):
       notation for small numbers, so printed values are short and stable;
     - draws matplotlib figures as PNG (text and SVG outputs are compared
       byte for byte by the notebook validator; PNG images are not) with a
-      fixed size and resolution.
+      fixed size and a resolution of 150 dots per inch.
 
     Returns a ``numpy.random.Generator`` seeded with ``seed``, for code that
     wants its own generator rather than the global one.
@@ -34,15 +34,25 @@ def setup(seed=DEFAULT_SEED, precision=4):
     return np.random.default_rng(seed)
 
 
+FIGURE_DPI = 150
+"""Pixels per inch of the figures: sharp on a laptop's screen."""
+
+
 def _setup_matplotlib():
-    """Fix the figure size and resolution; inside IPython, show figures inline as PNG."""
+    """Fix the figure size and resolution; inside IPython, show figures inline as PNG.
+
+    The PNG files carry no "Software" entry (matplotlib's version), so that
+    a figure drawn again is the same file byte for byte. (The pixels are the
+    same from run to run and from machine to machine when the arithmetic
+    that computed the data is: see ``tools.chapters.same_arithmetic_everywhere``.)
+    """
     import matplotlib
 
     matplotlib.rcParams.update(
         {
             "figure.figsize": (6.0, 4.0),
-            "figure.dpi": 80,
-            "savefig.dpi": 80,
+            "figure.dpi": FIGURE_DPI,
+            "savefig.dpi": FIGURE_DPI,
             "axes.grid": True,
             "grid.alpha": 0.3,
         }
@@ -57,7 +67,7 @@ def _setup_matplotlib():
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     shell.run_line_magic("matplotlib", "inline")
-    set_matplotlib_formats("png")
+    set_matplotlib_formats("png", metadata={"Software": None})
 
 
 def source_of(obj):

@@ -15,14 +15,17 @@ opening a checkpoint cannot run code hidden in the file.
 
 Saving is atomic: the file is written under a temporary name in the same
 directory and then renamed over the destination with ``os.replace``, which
-the operating system performs in one step. A crash or an error while
-saving leaves the previous checkpoint intact and no half-written file
-behind. Loading checks everything and explains what does not fit: a
+the operating system performs in one step. An error while saving leaves
+the previous checkpoint intact and no half-written file behind. A process
+killed while saving cannot clean up after itself; its temporary file
+(``.<name>.<random>.tmp``) is removed by the next save of the same
+checkpoint. Loading checks everything and explains what does not fit: a
 damaged or truncated file, a parameter the model lacks or has in another
 shape.
 """
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -31,6 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl  # file locks (Linux, macOS)
+except ImportError:  # Windows, where an open file cannot be removed, which protects it too
+    fcntl = None
 
 FORMAT = "framework.checkpoint"
 VERSION = 1
@@ -93,6 +101,12 @@ def write_atomically(path, write):
     ``os.replace`` is a rename within one file system: readers see either
     the old file or the complete new one, never a mixture. If ``write``
     raises, the temporary file is removed and ``path`` is left as it was.
+
+    A process killed while writing leaves its temporary file behind. Each
+    save therefore first removes the temporaries of ``path`` that no
+    process is writing: a save holds a lock on its temporary until it has
+    been renamed, and the operating system releases a lock when its
+    process ends, however it ends.
     """
     path = Path(path)
     directory = path.parent
@@ -100,20 +114,71 @@ def write_atomically(path, write):
         raise FileNotFoundError(
             f"save_checkpoint: the folder {directory.absolute()} does not exist; create it first"
         )
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    remove_stale_temporaries(path)
+    file, temporary = _new_temporary(path)
     try:
-        with os.fdopen(handle, "wb") as file:
+        with file:
             write(file)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the rename
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600)
-        os.replace(temporary, path)
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600)
+            if fcntl is not None:
+                os.replace(temporary, path)  # still locked: no other save can remove it first
+        if fcntl is None:
+            os.replace(temporary, path)  # Windows cannot rename an open file
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     _sync_directory(directory)
     return path
+
+
+def _temporary_pattern(path):
+    """The glob pattern of the temporary files of saves of ``path``."""
+    return f".{glob.escape(path.name)}.*.tmp"
+
+
+def _new_temporary(path):
+    """A new temporary file next to ``path``, open and locked: ``(file, its name)``.
+
+    Between its creation and the lock, another save may have found the file
+    unlocked and removed it; then its link count is 0 and another is made.
+    """
+    while True:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        file = os.fdopen(handle, "wb")
+        if fcntl is None:
+            return file, temporary
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX)  # waits while another save looks at it
+        except OSError:  # a file system without locks: save unlocked
+            return file, temporary
+        if os.fstat(handle).st_nlink > 0:
+            return file, temporary
+        file.close()
+
+
+def remove_stale_temporaries(path):
+    """Remove the temporary files that killed saves of ``path`` left behind; returns their number.
+
+    A temporary is stale when no process holds a lock on it (a save in
+    progress does). Without file locks (Windows) a temporary is removed
+    when no process has it open.
+    """
+    removed = 0
+    for candidate in Path(path).parent.glob(_temporary_pattern(Path(path))):
+        try:
+            with open(candidate, "rb") as file:
+                if fcntl is not None:
+                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while a save holds it
+                    candidate.unlink()  # while locked, so no save can take it over meanwhile
+            if fcntl is None:
+                candidate.unlink()  # fails while a save has it open
+            removed += 1
+        except OSError:  # in use, or removed by someone else meanwhile
+            continue
+    return removed
 
 
 def _umask():
@@ -232,16 +297,8 @@ def read_checkpoint(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_checkpoint: {path} does not exist (or is not a file)")
-    try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise _corrupt(path, "it holds a single array, not a checkpoint archive")
-        with archive:
-            arrays = {name: archive[name] for name in archive.files}  # reads (and CRC-checks) all
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-        if isinstance(error, CorruptCheckpointError):
-            raise
-        raise _corrupt(path, f"it cannot be read ({type(error).__name__}: {error})") from None
+    with open(path, "rb") as file:  # closed however reading ends
+        arrays = _read_arrays(file, path)
     header = _read_header(arrays, path)
     model_state = {}
     for name in header["model"]:
@@ -257,6 +314,41 @@ def read_checkpoint(path):
         metadata=sections["metadata"] or {},
         path=path,
     )
+
+
+def _read_arrays(file, path):
+    """Every array of the archive in ``file``, read and CRC-checked, by name."""
+    start = file.read(8)
+    file.seek(0)
+    if start.startswith(b"\x93NUMPY"):
+        raise _corrupt(path, "it holds a single NumPy array (.npy), not a checkpoint archive")
+    if not start.startswith(b"PK"):
+        raise _corrupt(path, _not_an_archive(start))
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except ValueError as error:
+        if "pickle" in str(error):  # NumPy's hint to load it unsafely is not for us to pass on
+            raise _corrupt(
+                path,
+                "it holds arrays of Python objects, which a checkpoint never does; they are not "
+                "loaded, because unpickling them could run code hidden in the file",
+            ) from None
+        raise _corrupt(path, f"an array in it is damaged ({error})") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise _corrupt(path, f"its zip archive is damaged ({type(error).__name__}: {error})") from None
+
+
+def _not_an_archive(start):
+    """What a file that is not a zip archive is, from its first bytes."""
+    if not start:
+        return "it is empty"
+    if start[:1] == b"\x80":
+        return (
+            "it is a Python pickle, not a checkpoint; it is not unpickled, because that could run "
+            "code hidden in the file"
+        )
+    return "it is not a zip archive (a checkpoint is an .npz file written by save_checkpoint)"
 
 
 def _read_header(arrays, path):

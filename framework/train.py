@@ -40,7 +40,7 @@ from framework import nn, optim
 from framework.autograd.tensor import Tensor, no_grad
 from framework.checkpoint import load_checkpoint, save_checkpoint
 from framework.data.loader import DataLoader
-from framework.data.mnist import load_mnist
+from framework.data.mnist import MNISTError, load_mnist
 from framework.metrics import accuracy
 from framework.nn import functional as F
 from framework.optim.lr_scheduler import CosineAnnealingLR
@@ -496,7 +496,10 @@ def parse_arguments(argv=None):
     parser.add_argument("--batch-size", type=int, help="batch size (default: the model's recipe)")
     parser.add_argument("--lr", type=float, help="learning rate (default: the model's recipe)")
     parser.add_argument("--data-dir", help="folder of the MNIST files (default: $FRAMEWORK_DATA_DIR, "
-                        "else a cache folder; downloaded when missing)")
+                        "else ../shared/datasets/mnist beside the repository, else a cache folder)")
+    parser.add_argument("--no-download", action="store_true",
+                        help="stop with a message when the MNIST files are missing, instead of "
+                        "downloading them")
     parser.add_argument("--validation", type=int, default=5000,
                         help="training images held out for validation (default 5000; 0 for none)")
     parser.add_argument("--subset", type=int,
@@ -514,14 +517,40 @@ def parse_arguments(argv=None):
 
 
 def main(argv=None):
+    """Train as the command line says; return the test accuracy.
+
+    Missing or damaged MNIST files end the program with the loader's
+    message (which files, which folders, what to do) and exit status 1,
+    without a traceback.
+    """
     args = parse_arguments(argv)
+    try:
+        (x_train, y_train), (x_test, y_test) = load_data(args)
+    except MNISTError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    return train_and_report(args, x_train, y_train, x_test, y_test)
+
+
+def load_data(args):
+    """The training and test images the command line asks for, flattened."""
+    download = not args.no_download
+    train = load_mnist("train", args.data_dir, flatten=True, subset=args.subset, download=download)
+    test = load_mnist("test", args.data_dir, flatten=True, download=download,
+                      subset=None if args.subset is None else min(args.subset, 10_000))
+    return train, test
+
+
+def plural(count, noun):
+    """``1 epoch``, ``2 epochs``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def train_and_report(args, x_train, y_train, x_test, y_test):
+    """Train the recipe's network, print the progress and the test accuracy."""
     recipe = MNIST_RECIPES[args.model]
     batch_size = args.batch_size or recipe["batch_size"]
     lr = args.lr if args.lr is not None else recipe["lr"]
-
-    x_train, y_train = load_mnist("train", args.data_dir, flatten=True, subset=args.subset)
-    x_test, y_test = load_mnist("test", args.data_dir, flatten=True,
-                                subset=None if args.subset is None else min(args.subset, 10_000))
     validation_data = None
     if args.validation:
         if args.validation >= len(x_train):
@@ -538,7 +567,7 @@ def main(argv=None):
     print(f"{args.model}: {len(x_train):,} training, "
           f"{0 if validation_data is None else len(validation_data[1]):,} validation, "
           f"{len(x_test):,} test images; batch {batch_size}, {recipe['optimizer']} lr {lr:g}, "
-          f"{args.epochs} epochs, seed {args.seed}", flush=True)
+          f"{plural(args.epochs, 'epoch')}, seed {args.seed}", flush=True)
 
     start = time.perf_counter()
     history = fit(model, optimizer, loader, args.epochs, validation_data=validation_data,

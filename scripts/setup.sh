@@ -7,10 +7,13 @@
 #      possible; otherwise a message says how, and the set-up stops);
 #   3. the virtual environment .venv;
 #   4. the package, editable, with its dependencies and the dev extra
-#      (installed again whenever pyproject.toml changes).
+#      (installed again whenever pyproject.toml or this script changes), and
+#      the book's fixed settings in the Jupyter kernel of .venv (the same
+#      arithmetic on every processor: tools.chapters.pin_jupyter_kernel).
 #
 # "When possible" means: as root, through sudo without a password prompt, or
-# (for Homebrew) as the user. Set PYTHON=/path/to/python3.x to choose the
+# (for Homebrew) as the user. apt-get waits for the dpkg lock when another
+# package manager holds it (scripts/apt-install.sh). Set PYTHON=/path/to/python3.x to choose the
 # interpreter that creates .venv.
 set -eu
 
@@ -27,20 +30,16 @@ can_be_root() {
     [ "$(id -u)" = 0 ] || { have sudo && sudo -n true 2>/dev/null; }
 }
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
-}
 
 # Whether apt-get is there and we may use it.
 may_apt_install() {
     have apt-get && can_be_root
 }
 
-# apt_install PACKAGE...: install with apt-get (check may_apt_install first).
+# apt_install PACKAGE...: install with apt-get (check may_apt_install first),
+# waiting for the dpkg lock when another package manager holds it.
 apt_install() {
-    say "Installing $* with apt-get ..."
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    sh scripts/apt-install.sh "$@"
 }
 
 python_is_recent() {
@@ -118,14 +117,17 @@ if ! venv_works; then
     rm -f "$STAMP"
 fi
 
-# 4. The package and its dependencies, again whenever pyproject.toml changes
-#    (or the repository moved, as the editable install points at it).
-WANT="$("$VENV/bin/python" -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())') $(pwd -P)"
+# 4. The package and its dependencies, again whenever pyproject.toml or this
+#    script changes (or the repository moved, as the editable install points at it).
+WANT="$("$VENV/bin/python" -c 'import hashlib; print(*(hashlib.sha256(open(f, "rb").read()).hexdigest()[:16] for f in ("pyproject.toml", "scripts/setup.sh")))') $(pwd -P)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    say "Installing the package and its dependencies into $VENV (the first time takes a few minutes) ..."
+    say "Installing the package and its dependencies into $VENV (the first time takes about 3 minutes on 2 cores) ..."
     "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -e ".[dev]" ||
         fail "pip could not install the dependencies (see the messages above).
 Check the network connection, then run this command again."
+    env -u OPENBLAS_CORETYPE -u NPY_DISABLE_CPU_FEATURES "$VENV/bin/python" -c \
+        "from tools.chapters import pin_jupyter_kernel; pin_jupyter_kernel()" ||
+        fail "Could not write the settings of the Jupyter kernel (see the message above)."
     printf '%s\n' "$WANT" >"$STAMP"
     say "Set-up complete: $VENV has the package and its dependencies."
 fi

@@ -71,7 +71,7 @@ def test_backward_with_a_gradient_of_the_wrong_shape():
 def test_requires_grad_on_integer_data():
     with pytest.raises(TypeError, match="only floating point tensors can require gradients, got dtype int64"):
         tensor([1, 2], dtype=np.int64, requires_grad=True)
-    with pytest.raises(TypeError, match="requires_grad_: dtype int32 cannot require gradients"):
+    with pytest.raises(TypeError, match="requires_grad: dtype int32 cannot require gradients"):
         tensor([1, 2], dtype=np.int32).requires_grad_()
 
 

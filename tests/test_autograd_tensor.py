@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from framework.autograd import Tensor, exp, no_grad, tensor
+from framework.autograd import Tensor, as_array, exp, no_grad, swapaxes, tensor
 
 # ---------------------------------------------------------------------------
 # Construction and attributes
@@ -213,3 +213,23 @@ def test_no_grad_results_and_flag():
     with no_grad():
         y = exp(x) * 2
     assert not y.requires_grad and y.grad_fn is None
+
+
+def test_as_array_gives_the_tensors_own_array_or_converts():
+    x = tensor([1.0, 2.0])
+    assert as_array(x) is x.data
+    a = np.ones(3)
+    assert as_array(a) is a
+    assert as_array([1, 2]).dtype == np.int64 and as_array(2.5).shape == ()
+
+
+def test_swapaxes_is_an_operation_on_tensors_and_on_arrays():
+    values = np.arange(24.0).reshape(2, 3, 4)
+    x = tensor(values, requires_grad=True)
+    y = np.swapaxes(x, -1, -2)
+    assert isinstance(y, Tensor) and y.grad_fn.name == "Transpose" and y.shape == (2, 4, 3)
+    np.testing.assert_array_equal(y.data, np.swapaxes(values, -1, -2))
+    weights = np.arange(24.0).reshape(2, 4, 3)
+    (y * weights).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.swapaxes(weights, -1, -2))
+    assert swapaxes(x, 0, 2).shape == (4, 3, 2)

@@ -1,8 +1,14 @@
 """Checkpoints: round trips, atomic writes, and clear errors for files that do not fit."""
 
+import contextlib
 import os
 import pickle
+import signal
+import subprocess
+import sys
+import textwrap
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +19,9 @@ from framework.checkpoint import (
     CheckpointMismatchError,
     CorruptCheckpointError,
     load_checkpoint,
+    fcntl,
     read_checkpoint,
+    remove_stale_temporaries,
     save_checkpoint,
     write_atomically,
 )
@@ -173,6 +181,71 @@ def test_a_failed_first_save_leaves_no_file_at_all(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+SLOW_SAVE = textwrap.dedent(
+    """
+    import sys, time
+    from framework.checkpoint import write_atomically
+
+    def write_slowly(file):
+        file.write(b"PK half of a checkpoint")
+        file.flush()
+        print("writing", flush=True)
+        time.sleep(120)
+
+    write_atomically(sys.argv[1], write_slowly)
+    """
+)
+
+
+def start_slow_save(path):
+    """A process in the middle of saving ``path``, once it has started writing."""
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)], stdout=subprocess.PIPE, text=True, cwd=root)
+    assert process.stdout.readline() == "writing\n"
+    return process
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs kill -9")
+def test_the_next_save_removes_what_a_killed_save_left_behind(tmp_path):
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, small_net())
+    process = start_slow_save(path)
+    try:
+        (leftover,) = leftovers(tmp_path)
+        save_checkpoint(path, small_net(seed=1))  # a save in progress keeps its temporary
+        assert leftovers(tmp_path) == [leftover]
+    finally:
+        process.kill()  # SIGKILL: no chance to clean up
+        process.wait()
+        process.stdout.close()
+    assert leftovers(tmp_path) == [leftover]
+    save_checkpoint(path, small_net(seed=2))
+    assert leftovers(tmp_path) == []
+    assert same_values(read_checkpoint(path).model, small_net(seed=2).state_dict())
+
+
+def test_unlocked_temporaries_of_other_checkpoints_are_left_alone(tmp_path):
+    stale = tmp_path / ".c.npz.abc123.tmp"  # as an older version or a killed save leaves it
+    other = tmp_path / ".d.npz.abc123.tmp"
+    unrelated = tmp_path / "notes.tmp"
+    for file in (stale, other, unrelated):
+        file.write_bytes(b"partial")
+    assert remove_stale_temporaries(tmp_path / "c.npz") == 1
+    save_checkpoint(tmp_path / "c.npz", small_net())
+    assert sorted(os.listdir(tmp_path)) == sorted([".d.npz.abc123.tmp", "c.npz", "notes.tmp"])
+
+
+@pytest.mark.skipif(fcntl is None, reason="needs file locks")
+def test_a_locked_temporary_is_in_use_and_kept(tmp_path):
+    busy = tmp_path / ".c.npz.busy.tmp"
+    with open(busy, "wb") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        assert remove_stale_temporaries(tmp_path / "c.npz") == 0
+        assert busy.exists()
+    assert remove_stale_temporaries(tmp_path / "c.npz") == 1
+    assert not busy.exists()
+
+
 def test_saving_into_a_missing_folder_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_checkpoint(tmp_path / "no" / "such" / "c.npz", small_net())
@@ -265,7 +338,7 @@ def test_a_flipped_bit_in_the_weights_is_detected(saved, tmp_path):
 
 def test_other_files_are_refused(tmp_path):
     np.save(tmp_path / "array.npy", np.zeros(3))
-    with pytest.raises(CorruptCheckpointError, match="single array"):
+    with pytest.raises(CorruptCheckpointError, match="single NumPy array"):
         read_checkpoint(tmp_path / "array.npy")
 
     np.savez(tmp_path / "plain.npz", weights=np.zeros(3))
@@ -298,3 +371,60 @@ def test_another_format_version_is_refused(tmp_path):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.npz does not exist"):
         load_checkpoint(tmp_path / "nothing.npz")
+
+
+UNREADABLE = {
+    "empty": (b"", "it is empty"),
+    "text": (b"epoch 3, loss 0.25\n", "it is not a zip archive"),
+    "pickle": (pickle.dumps({"weights": [1.0, 2.0]}), "it is a Python pickle, not a checkpoint; it is not unpickled"),
+}
+
+
+@pytest.mark.parametrize("content, problem", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_unreadable_files_are_described_in_the_frameworks_words(tmp_path, content, problem):
+    path = tmp_path / "c.npz"
+    path.write_bytes(content)
+    with pytest.raises(CorruptCheckpointError) as error:
+        read_checkpoint(path)
+    message = str(error.value)
+    assert message.startswith(f"{path} is not a valid checkpoint: {problem}")
+    assert "allow_pickle" not in message and "pickle.load" not in message
+
+
+def test_object_arrays_are_refused_without_numpys_hint(tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(path, header=np.zeros(1), weights=np.array([{"w": 1}], dtype=object))
+    with pytest.raises(CorruptCheckpointError, match="it holds arrays of Python objects, which a checkpoint never does") as error:
+        read_checkpoint(path)
+    assert "allow_pickle" not in str(error.value)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files in /proc")
+def test_reading_closes_the_file_whatever_happens(saved, tmp_path):
+    raw = saved.read_bytes()
+    files = {"good": raw, "truncated": raw[: len(raw) // 2], "empty": b"", "pickle": pickle.dumps([1])}
+    open_before = len(os.listdir("/proc/self/fd"))
+    for name, content in files.items():
+        path = tmp_path / f"{name}.npz"
+        path.write_bytes(content)
+        with contextlib.suppress(CorruptCheckpointError):
+            read_checkpoint(path)
+    with zipfile.ZipFile(saved) as archive:
+        weights_at = archive.getinfo("model/0.weight.npy").header_offset + 200
+    flipped = bytearray(raw)
+    flipped[weights_at] ^= 0x01
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    with pytest.raises(CorruptCheckpointError, match="CRC"):
+        read_checkpoint(tmp_path / "flipped.npz")
+    assert len(os.listdir("/proc/self/fd")) == open_before
+
+
+def test_without_file_locks_saving_and_cleaning_up_still_work(tmp_path, monkeypatch):
+    import framework.checkpoint as checkpoint_module
+
+    monkeypatch.setattr(checkpoint_module, "fcntl", None)  # as on Windows
+    stale = tmp_path / ".c.npz.abc123.tmp"
+    stale.write_bytes(b"partial")
+    save_checkpoint(tmp_path / "c.npz", small_net())
+    assert os.listdir(tmp_path) == ["c.npz"]
+    assert same_values(read_checkpoint(tmp_path / "c.npz").model, small_net().state_dict())

@@ -272,17 +272,66 @@ def test_parse_idx_is_a_view_of_the_bytes():
 
 # ------------------------------------------------------------ the data directory
 
-def test_data_directory_order(monkeypatch, tmp_path):
-    monkeypatch.setenv("FRAMEWORK_DATA_DIR", str(tmp_path / "env"))
+@pytest.fixture
+def beside(monkeypatch, tmp_path):
+    """A repository ``tmp_path/book`` whose package looks for ``tmp_path/shared/datasets/mnist``.
+
+    Returns that shared folder (not created); the cache is ``tmp_path/xdg``,
+    and FRAMEWORK_DATA_DIR is unset.
+    """
+    repository = tmp_path / "book"
+    repository.mkdir()
+    (repository / "pyproject.toml").write_text("")
+    monkeypatch.setattr(mnist, "REPOSITORY", repository)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("FRAMEWORK_DATA_DIR", raising=False)
+    return tmp_path / "shared" / "datasets" / "mnist"
+
+
+def test_data_directory_order(beside, monkeypatch, tmp_path):
+    cache = tmp_path / "xdg" / "framework" / "mnist"
+    # Nothing anywhere: the cache, where the files will be downloaded.
+    assert data_directory() == cache
+    # A shared folder without all four files does not count ...
+    make_small_mnist(beside)
+    (beside / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert data_directory() == cache
+    # ... with them, it comes before the cache.
+    make_small_mnist(beside)
+    assert data_directory() == beside
+    # The environment variable comes before both, even for an empty folder,
+    # and the argument before everything.
+    monkeypatch.setenv("FRAMEWORK_DATA_DIR", str(tmp_path / "env"))
+    assert data_directory() == tmp_path / "env"
     assert data_directory(tmp_path / "arg") == tmp_path / "arg"
     assert data_directory(str(tmp_path / "arg")) == tmp_path / "arg"
-    assert data_directory() == tmp_path / "env"
-    monkeypatch.delenv("FRAMEWORK_DATA_DIR")
-    assert data_directory() == tmp_path / "xdg" / "framework" / "mnist"
-    monkeypatch.delenv("XDG_CACHE_HOME")
+
+
+def test_the_shared_folder_is_found_relative_to_the_repository(beside, tmp_path):
+    assert mnist.shared_directory() == beside
+    assert ".." not in mnist.shared_directory().parts
+    # Installed outside a repository (no pyproject.toml beside the package): no shared folder.
+    (tmp_path / "book" / "pyproject.toml").unlink()
+    assert mnist.shared_directory() is None
+    assert mnist.searched_directories() == [tmp_path / "xdg" / "framework" / "mnist"]
+
+
+def test_the_real_repository_looks_beside_itself():
+    repository = mnist.REPOSITORY
+    assert (repository / "framework" / "data" / "mnist.py").is_file()
+    assert mnist.shared_directory() == repository.parent / "shared" / "datasets" / "mnist"
+
+
+def test_the_cache_folder_without_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert data_directory() == tmp_path / "home" / ".cache" / "framework" / "mnist"
+    assert mnist.cache_directory() == tmp_path / "home" / ".cache" / "framework" / "mnist"
+
+
+def test_load_mnist_reads_the_shared_folder(beside):
+    arrays, checksums = make_small_mnist(beside)
+    _, labels = load_mnist("test", download=False, checksums=checksums)
+    np.testing.assert_array_equal(labels, arrays["test"]["labels"])
 
 
 def test_environment_variable_is_used_by_load_mnist(small, monkeypatch):
@@ -300,9 +349,56 @@ def test_missing_file_offline(small):
     with pytest.raises(MNISTNotFoundError) as caught:
         load_small(directory, checksums, "test")
     message = str(caught.value)
-    assert str(directory / "t10k-labels-idx1-ubyte.gz") in message
-    assert "download=True" in message and "FRAMEWORK_DATA_DIR" in message and "data_dir" in message
+    assert "1 of its 4 files is missing" in message
+    assert "t10k-labels-idx1-ubyte.gz" in message and str(directory) in message
+    assert "t10k-images-idx3-ubyte" not in message  # present, so not named
+    assert "They were not downloaded: download=False." in message
+    assert "Allow the download" in message and "--no-download" in message
+    assert "FRAMEWORK_DATA_DIR" in message and "data_dir" in message
     assert isinstance(caught.value, FileNotFoundError)
+
+
+def test_missing_data_names_every_file_every_folder_and_both_fixes(beside, tmp_path):
+    with pytest.raises(MNISTNotFoundError) as caught:
+        load_mnist("train", download=False)
+    message = str(caught.value)
+    cache = tmp_path / "xdg" / "framework" / "mnist"
+    assert message.startswith("MNIST not found: 4 of its 4 files are missing")
+    for name in mnist.MNIST_SHA256:  # the test files too, though "train" was asked for
+        assert f"    {name}.gz\n" in message
+    assert f"    {beside}  (no such folder)\n" in message
+    assert f"    {cache}  (no such folder)\n" in message
+    assert message.index(str(beside)) < message.index(str(cache))  # in the order searched
+    assert "1. Set the environment variable FRAMEWORK_DATA_DIR" in message
+    assert "2. Allow the download" in message and f"downloaded into {cache}" in message
+
+
+def test_a_failed_download_is_one_error_naming_every_missing_file(small, tmp_path):
+    directory, _, checksums = small
+    for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (directory / f"{name}.gz").unlink()
+    mirror = tmp_path / "nothing here"
+    mirror.mkdir()
+    with pytest.raises(MNISTNotFoundError) as caught:
+        load_mnist("train", data_dir=directory, checksums=checksums,
+                   mirrors=[mirror_url(mirror)], progress=False)
+    message = str(caught.value)
+    assert "2 of its 4 files are missing" in message
+    assert "train-images-idx3-ubyte.gz" in message and "t10k-labels-idx1-ubyte.gz" in message
+    assert "train-labels-idx1-ubyte" not in message
+    assert "Downloading train-images-idx3-ubyte.gz failed at every mirror" in message
+    assert mirror_url(mirror) + "train-images-idx3-ubyte.gz" in message
+    assert "FRAMEWORK_DATA_DIR" in message and "Allow the download" in message
+
+
+def test_a_failed_download_leaves_no_folder_behind(tmp_path):
+    mirror = tmp_path / "empty mirror"
+    mirror.mkdir()
+    target = tmp_path / "cache" / "framework" / "mnist"
+    with pytest.raises(MNISTNotFoundError) as caught:
+        load_mnist("test", data_dir=target, mirrors=[mirror_url(mirror)], progress=False)
+    assert f"    {target}  (no such folder)" in str(caught.value)
+    assert not (tmp_path / "cache").exists()
 
 
 def mirror_url(directory):
@@ -360,7 +456,8 @@ def test_every_mirror_failing_leaves_no_file_and_explains(tmp_path):
         assert mirror + "train-images-idx3-ubyte.gz" in message
     assert "HTML/XML page" in message
     assert "by hand" in message and str(target) in message and "FRAMEWORK_DATA_DIR" in message
-    assert list(target.iterdir()) == []  # no half-written or temporary file left behind
+    assert "4 of its 4 files are missing" in message  # the first failure stops the attempt
+    assert not target.exists()  # no half-written or temporary file, not even the folder, left behind
 
 
 def test_download_rejects_a_corrupt_copy(tmp_path):
@@ -408,8 +505,8 @@ def test_the_package_imports_only_numpy_tqdm_and_the_standard_library():
 
 # ------------------------------------------------------------ the real files
 
-# The real files: FRAMEWORK_DATA_DIR (set to the shared copy by the top-level
-# conftest.py when there is one) or the per-user cache.
+# The real files, found as every entry point finds them (FRAMEWORK_DATA_DIR,
+# the shared copy beside the repository, the per-user cache).
 REAL = data_directory() if mnist.mnist_files_present() else None
 needs_real = pytest.mark.skipif(REAL is None, reason="the real MNIST files are not present")
 

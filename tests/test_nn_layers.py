@@ -278,3 +278,11 @@ def test_leaky_relu_matches_pytorch():
     (y_torch * torch.from_numpy(weights)).sum().backward()
     np.testing.assert_allclose(y.data, y_torch.detach().numpy(), rtol=1e-15)
     np.testing.assert_allclose(z.grad.data, z_torch.grad.numpy(), rtol=1e-15)
+
+
+def test_flatten_axes_out_of_range_are_named():
+    with pytest.raises(ValueError, match=r"flatten: axis 1 is out of range for shape \(\) \(axes run from 0 to -1\)"):
+        F.flatten(tensor(1.0))
+    with pytest.raises(ValueError, match=r"flatten: axis 5 is out of range for shape \(2, 3\) \(axes run from -2 to 1\)"):
+        F.flatten(tensor(np.ones((2, 3))), start_axis=5)
+    assert F.flatten(tensor(np.ones((2, 3, 4)))).shape == (2, 12)

@@ -1,5 +1,7 @@
 """Modules: registration, naming, modes, state dicts and printing."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -246,6 +248,88 @@ def test_load_state_dict_names_a_wrong_shape_and_changes_nothing():
         net.load_state_dict(state)
     for name, value in net.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+class WithCounter(nn.Module):
+    """A layer and an integer buffer, as batch normalisation keeps a step count."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 3)
+        self.register_buffer("steps", np.zeros(1, dtype=np.int64))
+
+
+# Bad values for "fc.bias" (float32, shape (3,)) and what the message must say about them.
+BAD_VALUES = {
+    "strings": (np.array(["a", "b", "c"]), r"wrong type for 'fc.bias': the module holds real numbers \(float32\), "
+                                           r"the state dict holds strings \(<U1\)"),
+    "complex": (np.ones(3) * 1j, r"wrong type for 'fc.bias'.*holds complex numbers \(complex128\)"),
+    "overflow": (np.array([0.0, 1e300, 2.0]), r"value out of range for 'fc.bias': 1e\+300 does not fit in float32 "
+                                              r"\(largest 3.40282e\+38\); it would become inf"),
+    "ragged": ([[1.0], [2.0, 3.0]], r"'fc.bias' cannot be read as an array"),
+    "shape": (np.zeros(4), r"wrong shape for 'fc.bias': the module has \(3,\), the state dict has \(4,\)"),
+}
+
+
+@pytest.mark.parametrize("bad, message", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_a_failed_load_changes_nothing_and_says_what_is_wrong(bad, message):
+    module = WithCounter()
+    before = module.state_dict()
+    state = {name: value + 1 for name, value in before.items()}  # fc.weight comes first and is fine
+    state["fc.bias"] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning, no overflow warning
+        with pytest.raises(RuntimeError, match=message):
+            module.load_state_dict(state)
+    for name, value in module.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_every_problem_is_listed_at_once():
+    module = WithCounter()
+    state = {"fc.weight": np.ones((3, 2)) * 1j, "fc.bias": np.array(["x"] * 3), "steps": np.zeros(1)}
+    with pytest.raises(RuntimeError) as error:
+        module.load_state_dict(state)
+    assert str(error.value).count("wrong type for") == 2
+
+
+def test_integer_buffers_take_whole_numbers_in_range():
+    module = WithCounter()
+    state = module.state_dict()
+    state["steps"] = np.array([7.0])  # a whole number as a float is fine
+    module.load_state_dict(state)
+    assert module.steps.dtype == np.int64 and module.steps[0] == 7
+    for bad in (np.array([2.5]), np.array([1e30])):
+        state["steps"] = bad
+        with pytest.raises(RuntimeError, match=r"wrong values for 'steps': int64 holds whole numbers"):
+            module.load_state_dict(state)
+        assert module.steps[0] == 7
+
+
+def test_a_float64_state_loads_into_float32_parameters_in_place():
+    module = WithCounter()
+    weight = module.fc.weight.data
+    state = {name: np.asarray(value, dtype=np.float64) * 2 for name, value in module.state_dict().items()}
+    state["steps"] = np.array([3])
+    module.load_state_dict(state)
+    assert module.fc.weight.data is weight and weight.dtype == np.float32
+    np.testing.assert_array_equal(weight, state["fc.weight"].astype(np.float32))
+
+
+def test_a_buffer_that_is_not_an_array_cannot_be_loaded_and_nothing_changes():
+    module = WithCounter()
+    object.__setattr__(module, "steps", 3)  # a plain number, as a careless subclass might keep
+    module._buffers["steps"] = 3
+    state = {"fc.weight": np.ones((3, 2)), "fc.bias": np.ones(3), "steps": np.array(4)}
+    weight = module.fc.weight.data.copy()
+    with pytest.raises(RuntimeError, match="'steps' holds int 3, not an array, so it cannot be loaded in place"):
+        module.load_state_dict(state)
+    np.testing.assert_array_equal(module.fc.weight.data, weight)
+
+
+def test_load_state_dict_wants_a_dict():
+    with pytest.raises(TypeError, match="load_state_dict: expected a dict of name -> array.*got list"):
+        WithCounter().load_state_dict([np.zeros(3)])
 
 
 def test_non_strict_loading_reports_but_allows_missing_and_unexpected():

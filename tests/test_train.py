@@ -1,5 +1,6 @@
 """The training loop: determinism, learning, history, progress, checkpoints and the command line."""
 
+import functools
 import io
 import os
 import subprocess
@@ -8,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
+import framework.train
 from framework import nn, optim
 from framework.data.datasets import spirals
 from framework.data.loader import DataLoader
-from framework.data.mnist import data_directory, load_mnist, mnist_files_present
+from framework.data.mnist import MNIST_SHA256, data_directory, load_mnist, mnist_files_present
 from framework.metrics import accuracy
 from framework.nn import functional as F
 from framework.train import (
@@ -26,6 +28,7 @@ from framework.train import (
     fit,
     main,
     mlp_mnist_net,
+    plural,
     predict,
     progress_reporter,
     time_against_numpy,
@@ -33,8 +36,8 @@ from framework.train import (
 )
 
 
-# The real files: FRAMEWORK_DATA_DIR (set to the shared copy by the top-level
-# conftest.py when there is one) or the per-user cache.
+# The real files, found as every entry point finds them (FRAMEWORK_DATA_DIR,
+# the shared copy beside the repository, the per-user cache).
 MNIST = str(data_directory()) if mnist_files_present() else None
 needs_mnist = pytest.mark.skipif(MNIST is None, reason="the MNIST files are not present")
 
@@ -269,6 +272,7 @@ def test_the_command_line_trains_and_prints_the_test_accuracy(capsys, tmp_path):
                    "--data-dir", MNIST, "--progress", "plain", "--checkpoint", str(checkpoint)])
     out = capsys.readouterr().out
     assert "epoch 1/1" in out
+    assert "adam lr 0.001, 1 epoch, seed 0" in out  # not "1 epochs"
     assert f"test accuracy: {result:.2%} (600 test images)" in out
     assert 0.5 < result <= 1.0
     assert checkpoint.exists()
@@ -283,6 +287,40 @@ def test_the_command_line_runs_as_a_module(tmp_path):
     assert "test accuracy:" in finished.stdout
     assert "epoch 1/1" in finished.stdout  # not a terminal: plain lines, not a bar
     assert finished.stderr == ""
+
+
+def test_missing_data_stops_the_command_line_with_the_message_and_no_traceback(tmp_path):
+    empty = tmp_path / "no mnist here"
+    command = [sys.executable, "-m", "framework.train", "mnist", "--epochs", "1",
+               "--data-dir", str(empty), "--no-download"]
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert finished.returncode == 1
+    assert finished.stdout == ""
+    assert finished.stderr.startswith("error: MNIST not found: 4 of its 4 files are missing")
+    assert "Traceback" not in finished.stderr
+    for name in MNIST_SHA256:
+        assert f"{name}.gz" in finished.stderr
+    assert f"    {empty}  (no such folder)" in finished.stderr
+    assert "FRAMEWORK_DATA_DIR" in finished.stderr and "Allow the download" in finished.stderr
+
+
+def test_a_failed_download_stops_the_command_line_with_the_message(monkeypatch, tmp_path, capsys):
+    mirror = tmp_path / "empty mirror"
+    mirror.mkdir()
+    offline = functools.partial(load_mnist, mirrors=[mirror.as_uri() + "/"], progress=False)
+    monkeypatch.setattr(framework.train, "load_mnist", offline)
+    with pytest.raises(SystemExit) as stopped:
+        main(["mnist", "--data-dir", str(tmp_path / "data")])
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: MNIST not found: 4 of its 4 files are missing")
+    assert "Downloading train-images-idx3-ubyte.gz failed at every mirror" in err
+    assert "Traceback" not in err
+
+
+def test_plural():
+    assert [plural(n, "epoch") for n in (0, 1, 2, 1000)] == [
+        "0 epochs", "1 epoch", "2 epochs", "1,000 epochs"]
 
 
 def test_the_command_line_refuses_bad_options(capsys):

@@ -48,6 +48,10 @@ MODULE_CHAPTERS = {
     "framework.metrics": 8,
     "framework.checkpoint": 8,
     "framework.convnet": 9,
+    "framework.nn.embedding": 11,
+    "framework.nn.rnn": 11,
+    "framework.data.text": 11,
+    "framework.sequence_models": 11,
 }
 
 
@@ -173,39 +177,90 @@ kernelspec:
 """
 
 
-# Folders that may hold a shared copy of MNIST, so that machines without a
-# network need no download: next to the repository, or the shared folder of
-# the workspace the book is developed in.
-SHARED_DATA_DIRS = (ROOT.parent / "shared" / "datasets" / "mnist", Path("/work/shared/datasets/mnist"))
-
-
-def shared_data_dir():
-    """The first shared MNIST folder that exists, if any."""
-    for candidate in SHARED_DATA_DIRS:
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
-
-
 def prepare_kernel_environment(environ=os.environ):
     """Set the environment that notebook kernels inherit, the same for every run.
 
-    - ``FRAMEWORK_DATA_DIR``: where the MNIST loader looks for its files;
-      defaults to the shared folder next to the repository when it exists
-      (otherwise the loader uses its own default).
+    - ``FRAMEWORK_DATA_DIR``: when unset, the folder where the package's own
+      lookup (``framework.data.mnist.data_directory``) finds the MNIST files,
+      so that a kernel run from a copy of the book elsewhere (the grader's)
+      reads the same files; left unset when the files are nowhere.
     - ``PYTHONHASHSEED=0``: the order of sets of strings is then the same in
       every run.
     - one thread for the linear algebra library (unless set otherwise): the
       book's matrices are small, and on a machine with few cores that are
       busy with other work, extra threads mostly wait for each other.
+    - the same arithmetic on every x86-64 processor with AVX2 (see
+      ``same_arithmetic_everywhere``), so that figures and printed numbers
+      do not depend on the machine that made them.
     """
-    data_dir = shared_data_dir()
-    if not environ.get("FRAMEWORK_DATA_DIR") and data_dir is not None:
-        environ["FRAMEWORK_DATA_DIR"] = str(data_dir)
+    if not environ.get("FRAMEWORK_DATA_DIR"):
+        from framework.data.mnist import data_directory, mnist_files_present
+
+        if mnist_files_present():
+            environ["FRAMEWORK_DATA_DIR"] = str(data_directory())
     environ["PYTHONHASHSEED"] = "0"
     for variable in BLAS_THREAD_VARIABLES:
         environ.setdefault(variable, "1")
+    for variable, value in same_arithmetic_everywhere().items():
+        environ.setdefault(variable, value)
     return environ
 
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+BLAS_CORE_TYPE = "Haswell"
+"""The OpenBLAS kernels every x86-64 processor with AVX2 and FMA can run."""
+
+
+def same_arithmetic_everywhere():
+    """Environment variables that make NumPy compute the same bits on every x86-64 with AVX2.
+
+    OpenBLAS and NumPy choose their machine code when they load, by
+    processor: a matrix product sums in another order with AVX-512 kernels
+    than with AVX2 ones, and NumPy's AVX-512 ``exp`` and ``log`` round some
+    results differently. The last bits then differ from machine to machine,
+    enough to move a decision boundary by a pixel or a value across a
+    histogram's bin edge. Pinning both to their AVX2 code
+    (``OPENBLAS_CORETYPE``; ``NPY_DISABLE_CPU_FEATURES`` for the AVX-512
+    targets this processor has) gives the same numbers on every such
+    processor, at about the same speed for the book's small matrices.
+    Returns an empty dict elsewhere (another architecture, an older
+    processor), where nothing can be pinned to the same code.
+    """
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:
+        try:
+            from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+        except ImportError:
+            return {}
+    if not (__cpu_features__.get("AVX2") and __cpu_features__.get("FMA3")):
+        return {}
+    wider = [target for target in __cpu_dispatch__
+             if ("512" in target or target == "X86_V4") and __cpu_features__.get(target)]
+    settings = {"OPENBLAS_CORETYPE": BLAS_CORE_TYPE}
+    if wider:
+        settings["NPY_DISABLE_CPU_FEATURES"] = " ".join(wider)
+    return settings
+
+
+def pin_jupyter_kernel(prefix=None):
+    """Give the environment's ``python3`` Jupyter kernel the book's fixed settings.
+
+    Writes ``PYTHONHASHSEED`` and ``same_arithmetic_everywhere()`` into the
+    ``env`` of the kernel specification in ``prefix`` (default: this
+    Python's environment, ``.venv``), so that notebooks run in Jupyter
+    compute what the book's build computes. Returns the file written, or
+    None when the environment has no such kernel. Call it from a process
+    whose environment pins nothing, as the set-up does.
+    """
+    import json
+    import sys
+
+    spec = Path(prefix or sys.prefix) / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    if not spec.is_file():
+        return None
+    kernel = json.loads(spec.read_text(encoding="utf-8"))
+    kernel["env"] = {**kernel.get("env", {}), "PYTHONHASHSEED": "0", **same_arithmetic_everywhere()}
+    spec.write_text(json.dumps(kernel, indent=1) + "\n", encoding="utf-8")
+    return spec

@@ -4,14 +4,21 @@
 operations are plain functions (``exp``, ``matmul``, ``sum``, ...) and the
 operators of ``Tensor``. The gradient check of Chapter 4 is imported from
 its own module: ``from framework.autograd.gradcheck import gradcheck``.
+
+nan and inf are ordinary results, as in PyTorch (no warnings);
+``detect_anomaly()`` finds the operation that first produced one.
 """
 
 from framework.autograd.tensor import (
     Function,
     Tensor,
+    as_array,
     backward,
+    detect_anomaly,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    set_detect_anomaly,
     tensor,
     topological_order,
 )
@@ -44,6 +51,7 @@ from framework.autograd.ops import (
     sub,
     sum,
     sum_to,
+    swapaxes,
     tanh,
     transpose,
     where,

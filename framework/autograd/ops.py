@@ -257,16 +257,22 @@ class Tanh(Function):
         ### END SOLUTION
 
 
-class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x));  dy/dx = y (1 - y).
+def stable_sigmoid(x):
+    """The logistic function of an array, and the exp(-|x|) it is computed from: ``(y, e)``.
 
-    Computed from exp(-|x|), which never overflows: for x >= 0 the usual
-    formula, for x < 0 the equal form exp(x) / (1 + exp(x)).
+    e = exp(-|x|) lies in (0, 1], so it never overflows. For x >= 0,
+    y = 1 / (1 + e) is the usual formula; for x < 0, y = e / (1 + e) is the
+    same value written with exp(x) = e. (Binary cross-entropy reuses e.)
     """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)), e
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  dy/dx = y (1 - y).  Computed without overflow (``stable_sigmoid``)."""
 
     def forward(self, x):
-        e = np.exp(-np.abs(x))
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        y, _ = stable_sigmoid(x)
         self.save_for_backward(y)
         return y
 
@@ -452,16 +458,10 @@ class MatMul(Function):
         g2 = g2.reshape(g2.shape + (1,)) if b.ndim == 1 else g2
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = sum_to(g2 @ _swap_last_axes(b2), a2.shape).reshape(a.shape)
+            ga = sum_to(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         if self.needs_input_grad[1]:
-            gb = sum_to(_swap_last_axes(a2) @ g2, b2.shape).reshape(b.shape)
+            gb = sum_to(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
-
-
-def _swap_last_axes(x):
-    """Transpose each matrix of a stack: swap the last two axes."""
-    n = x.ndim
-    return x.transpose(tuple(range(n - 2)) + (n - 1, n - 2))
 
 
 def matmul(a, b):
@@ -515,7 +515,10 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """y = mean of x over axes;  dy/dx_i = 1 / n, n the number of values averaged."""
+    """y = mean of x over axes;  dy/dx_i = 1 / n, n the number of values averaged.
+
+    The mean of no values (n = 0) is nan, as 0 / 0 is.
+    """
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -523,7 +526,9 @@ class Mean(Function):
     def forward(self, x):
         self.axes = _normalize_axis(self.axis, x.ndim)
         self.save_for_backward(x.shape)
-        return x.mean(axis=self.axes, keepdims=self.keepdims)
+        if all(x.shape[i] for i in self.axes):
+            return x.mean(axis=self.axes, keepdims=self.keepdims)
+        return x.sum(axis=self.axes, keepdims=self.keepdims) / 0  # 0 / 0, without NumPy's warning
 
     def backward(self, gy):
         (shape,) = self.saved
@@ -741,6 +746,13 @@ def transpose(x, axes=None):
     return Transpose(axes)(x)
 
 
+def swapaxes(x, axis1, axis2):
+    """x with two axes exchanged (``np.swapaxes``): a transpose that moves only those two."""
+    axes = list(range(x.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, tuple(axes))
+
+
 def broadcast_to(x, shape):
     """Stretch x to ``shape`` following NumPy's broadcasting rules."""
     return BroadcastTo(shape)(x)
@@ -837,6 +849,7 @@ FUNCTIONS = {
     np.clip: clip,
     np.reshape: reshape,
     np.transpose: transpose,
+    np.swapaxes: swapaxes,
     np.concatenate: concatenate,
     np.stack: stack,
 }

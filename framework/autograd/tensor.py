@@ -13,9 +13,24 @@ Three ideas make up reverse-mode automatic differentiation:
   these records from the output back to the leaves.
 
 The operations themselves live in ``framework.autograd.ops``.
+
+Non-finite values follow PyTorch: ``log(-1)`` is nan, ``exp(1000)`` and
+``1 / 0`` are inf, the mean of an empty tensor is nan, and so are the
+gradients that such values lead to. They are results, not errors, and no
+operation prints NumPy's RuntimeWarning about them: forward and backward
+run under ``np.errstate(all="ignore")``. To find where a nan first
+appears, turn on anomaly detection (``with detect_anomaly(): ...``): every
+operation then checks its result and the gradients its backward returns,
+and the first one that holds nan or inf raises a ``RuntimeError`` naming
+the operation and the line of your code that created it. The checks cost
+time, so they are off by default.
 """
 
 import contextlib
+import functools
+import linecache
+import os
+import sys
 
 import numpy as np
 
@@ -49,6 +64,155 @@ def no_grad():
 
 
 # ---------------------------------------------------------------------------
+# Quiet NumPy: nan and inf without RuntimeWarnings
+# ---------------------------------------------------------------------------
+
+# NumPy 2 keeps its floating point error settings (np.errstate) in a context
+# variable. np.errstate(all="ignore") rebuilds the settings at every call,
+# which would add half a microsecond to every operation; _quiet_fast builds
+# them once, and each call only installs and restores them.
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _NUMPY_ERROR_SETTINGS
+except ImportError:  # another NumPy: np.errstate does the same, a little slower
+    _NUMPY_ERROR_SETTINGS = None
+else:
+    with np.errstate(all="ignore"):
+        _IGNORE_ERRORS = _NUMPY_ERROR_SETTINGS.get()
+
+
+def _quiet_fast(function):
+    """Decorator: ``function`` runs with NumPy's floating point warnings off, as under ``np.errstate(all="ignore")``."""
+
+    @functools.wraps(function)
+    def quietly(*args, **kwargs):
+        token = _NUMPY_ERROR_SETTINGS.set(_IGNORE_ERRORS)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _NUMPY_ERROR_SETTINGS.reset(token)
+
+    return quietly
+
+
+_quiet_portable = np.errstate(all="ignore")  # the same as a decorator, with any NumPy
+_quiet = _quiet_portable if _NUMPY_ERROR_SETTINGS is None else _quiet_fast
+
+
+# ---------------------------------------------------------------------------
+# Anomaly detection: stop at the first nan or inf
+# ---------------------------------------------------------------------------
+
+_anomaly_enabled = False
+
+
+def is_anomaly_enabled():
+    """True when every operation checks its results for nan and inf."""
+    return _anomaly_enabled
+
+
+class set_detect_anomaly:
+    """Switch anomaly detection on or off, as ``torch.autograd.set_detect_anomaly``.
+
+    ``set_detect_anomaly(True)`` switches it on until switched off;
+    ``with set_detect_anomaly(True): ...`` only for the block.
+    """
+
+    def __init__(self, mode):
+        global _anomaly_enabled
+        self.previous = _anomaly_enabled
+        _anomaly_enabled = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        global _anomaly_enabled
+        _anomaly_enabled = self.previous
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Run a block with anomaly detection, as ``torch.autograd.detect_anomaly()``.
+
+    Inside, each operation remembers the line of your code that called it,
+    checks its forward result and, during ``backward()``, the gradients its
+    backward returns. The first that holds nan or inf raises a
+    ``RuntimeError`` naming the operation, the values and that line.
+    """
+    with set_detect_anomaly(True):
+        yield
+
+
+# Frames in these folders are skipped when looking for the user's line.
+_LIBRARY_FOLDERS = tuple(
+    os.path.dirname(os.path.abspath(module_file)) + os.sep
+    for module_file in (os.path.dirname(os.path.abspath(__file__)), np.__file__)
+)
+
+
+def _caller_outside_the_package():
+    """``File "...", line n, in f: source`` for the innermost frame outside the framework and NumPy."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_FOLDERS):
+        frame = frame.f_back
+    if frame is None:
+        return "inside the framework"
+    code = frame.f_code
+    line = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f'File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}' + (f": {line}" if line else "")
+
+
+def _non_finite(values):
+    """A description such as ``2 nan and 1 inf among 6 values``, or None if all are finite."""
+    if values is None:
+        return None
+    values = as_array(values)
+    if values.dtype.kind not in "fc" or np.isfinite(values).all():
+        return None
+    nan = int(np.count_nonzero(np.isnan(values)))
+    inf = int(np.count_nonzero(np.isinf(values)))
+    found = " and ".join(f"{count} {kind}" for count, kind in ((nan, "nan"), (inf, "inf")) if count)
+    return f"{found} among {values.size} value{'s' if values.size != 1 else ''} (shape {values.shape})"
+
+
+def _anomaly_error(what, found, received, fn):
+    """The error anomaly detection raises for ``fn``."""
+    created = getattr(fn, "created_at", None)
+    where = (
+        f"{fn.name} was created at\n  {created}"
+        if created
+        else f"(turn anomaly detection on before the forward pass to learn where {fn.name} was created)"
+    )
+    return RuntimeError(f"anomaly detected: {what} produced {found}; {received}.\n{where}")
+
+
+def _check_forward(fn, inputs, data):
+    """Anomaly mode: remember where ``fn`` was called; raise if its result is not finite."""
+    fn.created_at = _caller_outside_the_package()
+    found = _non_finite(data)
+    if found is None:
+        return
+    bad = [i for i, t in enumerate(inputs) if _non_finite(t.data)]
+    received = (
+        f"input {bad[0]} already held {_non_finite(inputs[bad[0]].data)}, from outside the recorded operations"
+        if bad
+        else "its inputs were finite"
+    )
+    raise _anomaly_error(f"the forward of {fn.name}", found, received, fn)
+
+
+def _check_backward(fn, grad_output, input_grads):
+    """Anomaly mode: raise if a gradient returned by ``fn.backward`` is not finite."""
+    for position, grad in enumerate(input_grads):
+        found = _non_finite(grad)
+        if found is not None:
+            incoming = _non_finite(grad_output)
+            received = f"the gradient it received held {incoming}" if incoming else "the gradient it received was finite"
+            what = f"the backward of {fn.name}, in the gradient for input {position},"
+            raise _anomaly_error(what, found, received, fn)
+
+
+# ---------------------------------------------------------------------------
 # Function: one operation with its local derivative
 # ---------------------------------------------------------------------------
 
@@ -78,24 +242,22 @@ class Function:
     needs_input_grad = ()
     _freed = False
 
-    @classmethod
-    def apply(cls, *args, **kwargs):
-        """Create the function and call it: ``Mul.apply(x, y)``."""
-        return cls(**kwargs)(*args)
-
+    @_quiet  # nan and inf are results, not warnings
     def __call__(self, *args):
         inputs = _as_tensors(args, self)
         try:
             data = self.forward(*[t.data for t in inputs])
         except (ValueError, IndexError) as error:
             raise _forward_error(self, inputs, error) from None
+        if _anomaly_enabled:
+            _check_forward(self, inputs, data)
         out = Tensor._result(data)
         if _grad_enabled:
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = tuple([t._requires_grad for t in inputs])
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
-                out.requires_grad = True
+                out._requires_grad = True
                 out.grad_fn = self
         return out
 
@@ -172,10 +334,34 @@ def _to_array(data, dtype):
     """Floating point by default: integers and booleans become float64."""
     if isinstance(data, Tensor):
         data = data.data
-    array = np.asarray(data, dtype=dtype)
+    dtype = _checked_dtype(dtype)
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise _not_numbers(data, dtype, error) from None
+    if array.dtype.kind not in "biufc":
+        raise _not_numbers(data, dtype, None)
     if dtype is None and array.dtype.kind not in "fc":
         array = array.astype(np.float64)
     return array
+
+
+def _not_numbers(data, dtype, error):
+    """The error for data a tensor cannot hold, e.g. strings or rows of different lengths."""
+    shown = repr(data)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    if isinstance(error, ValueError) and "inhomogeneous" in str(error):
+        problem = "its rows have different lengths, so it is not a rectangular array"
+    elif dtype is not None and error is not None:
+        problem = f"it cannot be converted to dtype {np.dtype(dtype)} ({error})"
+    elif error is None and np.asarray(data).dtype.kind in "US":
+        problem = "it holds strings, not numbers"
+    else:
+        problem = "it holds things that are not numbers"
+    return TypeError(
+        f"tensor: cannot make a tensor from {shown}: {problem}; a tensor holds numbers "
+        "(a number, a list of numbers with equal lengths in each dimension, or a numeric NumPy array)"
+    )
 
 
 class Tensor:
@@ -194,13 +380,15 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _to_array(data, dtype)
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating point tensors can require gradients, got dtype "
                 f"{self.data.dtype}; create it with a float dtype, e.g. tensor(data, dtype=np.float64)"
             )
-        self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._requires_grad = bool(requires_grad)
+        self._grad = None
         self.grad_fn = None
         self.name = name
 
@@ -209,11 +397,36 @@ class Tensor:
         """A new tensor for an operation's result, without the checks."""
         out = cls.__new__(cls)
         out.data = data if isinstance(data, np.ndarray) else np.asarray(data)
-        out.requires_grad = False
-        out.grad = None
+        out._requires_grad = False
+        out._grad = None
         out.grad_fn = None
         out.name = None
         return out
+
+    # -- checked attributes ------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        """Whether gradients flow to this tensor (only floating point tensors can)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad):
+        self.requires_grad_(requires_grad)
+
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward()``, a Tensor of this tensor's shape and dtype, or None.
+
+        Assigning one is checked as in PyTorch: it must be ``None``, a
+        Tensor of this tensor's shape and dtype, or a NumPy array of this
+        shape, which is converted to this tensor's dtype.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = None if value is None else _checked_gradient(self, value)
 
     # -- attributes borrowed from the array --------------------------------
 
@@ -239,6 +452,11 @@ class Tensor:
         return self.grad_fn is None
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError(
+                "len() of a 0-d tensor: it holds a single value and has no length; "
+                "use .item() for the value, .size for the number of elements or .shape"
+            )
         return len(self.data)
 
     def __iter__(self):
@@ -257,6 +475,11 @@ class Tensor:
         return float(self.item())
 
     def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.data.size} elements (shape {self.shape}) is "
+                "ambiguous; use (x > 0).any() or .all() for a condition on all of them, or x.item()"
+            )
         return bool(self.data)
 
     def __format__(self, spec):
@@ -280,13 +503,29 @@ class Tensor:
 
     def zero_grad(self):
         """Forget the accumulated gradient (``grad`` becomes ``None``)."""
-        self.grad = None
+        self._grad = None
 
     def requires_grad_(self, requires_grad=True):
-        """Switch gradient tracking on or off for a leaf, in place."""
+        """Switch gradient tracking on or off for a leaf, in place.
+
+        Setting the attribute (``x.requires_grad = True``) does the same,
+        with the same checks.
+        """
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(
+                f"requires_grad: must be True or False, got {type(requires_grad).__name__} {requires_grad!r}"
+            )
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"requires_grad_: dtype {self.data.dtype} cannot require gradients; use a float dtype")
-        self.requires_grad = bool(requires_grad)
+            raise TypeError(
+                f"requires_grad: dtype {self.data.dtype} cannot require gradients, only floating point "
+                "tensors can; make a float copy first, e.g. tensor(x, dtype=np.float64)"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                f"requires_grad: only a leaf's flag can be switched off, and this tensor was computed by "
+                f"{self.grad_fn.name}; use x.detach() for a copy cut off from the graph"
+            )
+        self._requires_grad = bool(requires_grad)
         return self
 
     def __repr__(self):
@@ -382,22 +621,22 @@ class Tensor:
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __eq__(self, other):
-        return self.data == _values(other)
+        return self.data == as_array(other)
 
     def __ne__(self, other):
-        return self.data != _values(other)
+        return self.data != as_array(other)
 
     def __lt__(self, other):
-        return self.data < _values(other)
+        return self.data < as_array(other)
 
     def __le__(self, other):
-        return self.data <= _values(other)
+        return self.data <= as_array(other)
 
     def __gt__(self, other):
-        return self.data > _values(other)
+        return self.data > as_array(other)
 
     def __ge__(self, other):
-        return self.data >= _values(other)
+        return self.data >= as_array(other)
 
     # -- methods in NumPy's and PyTorch's style ------------------------------
 
@@ -478,7 +717,7 @@ class Tensor:
             if operation is not None:
                 return operation(*inputs)
             if ufunc in ops.CONSTANT_UFUNCS:
-                return ufunc(*[_values(x) for x in inputs])
+                return ufunc(*[as_array(x) for x in inputs])
         call = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         raise TypeError(
             f"np.{call} is not an operation on tensors (or not with these arguments); "
@@ -498,8 +737,9 @@ class Tensor:
         return func(*_values_inside(args), **_values_inside(kwargs))
 
 
-def _values(x):
-    return x.data if isinstance(x, Tensor) else x
+def as_array(x):
+    """The NumPy array of a tensor (its ``data``, not a copy), or ``np.asarray(x)`` for anything else."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _values_inside(x):
@@ -520,9 +760,125 @@ def tensor(data, requires_grad=False, dtype=None, name=None):
     float32 arrays stay float32. ``dtype`` overrides the choice. The values
     are copied, so changing the tensor never changes ``data``.
     """
+    return Tensor(array_copy(data, dtype), requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def array_copy(data, dtype=None):
+    """A new NumPy array of the numbers in ``data`` (a tensor, array, list or number), checked.
+
+    Anything that is not numbers (strings, ``None``, rows of different
+    lengths) is a TypeError that says so, instead of NumPy's message.
+    """
     if isinstance(data, Tensor):
         data = data.data
-    return Tensor(np.array(data, dtype=dtype), requires_grad=requires_grad, dtype=dtype, name=name)
+    dtype = _checked_dtype(dtype)
+    try:
+        array = np.array(data, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise _not_numbers(data, dtype, error) from None
+    if array.dtype.kind not in "biufc":
+        raise _not_numbers(data, dtype, None)
+    return array
+
+
+def _checked_dtype(dtype):
+    """``dtype`` as a NumPy dtype (None stays None), or a TypeError naming it."""
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"tensor: {dtype!r} is not a dtype; use a NumPy type such as np.float32 or a name such as 'float64'"
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# Gradients: checked when assigned, read-only when computed
+# ---------------------------------------------------------------------------
+
+
+def _checked_gradient(owner, value):
+    """``value`` as the gradient of ``owner``: a Tensor of its shape and dtype.
+
+    A Tensor must match exactly (as in PyTorch); a NumPy array of real
+    numbers and of the right shape is converted to the owner's dtype.
+    """
+    if isinstance(value, Tensor):
+        if value.data.dtype != owner.data.dtype:
+            raise TypeError(
+                f"grad: the gradient has dtype {value.data.dtype} but the tensor has dtype "
+                f"{owner.data.dtype}; they must be equal (assign a NumPy array to have it converted)"
+            )
+        gradient = value
+    elif isinstance(value, (np.ndarray, np.generic)):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(
+                f"grad: the gradient has dtype {value.dtype}; a gradient holds real numbers of the "
+                f"tensor's dtype {owner.data.dtype}"
+            )
+        with np.errstate(over="ignore"):
+            gradient = Tensor._result(np.asarray(value, dtype=owner.data.dtype))
+    else:
+        raise TypeError(
+            f"grad: cannot assign a {type(value).__name__} as a gradient; assign None, a Tensor or a "
+            f"NumPy array of shape {owner.shape}"
+        )
+    if gradient.shape != owner.shape:
+        raise ValueError(
+            f"grad: the gradient has shape {gradient.shape} but the tensor has shape {owner.shape}; "
+            "a gradient has the shape of its tensor"
+        )
+    return gradient
+
+
+def _read_only_error():
+    return ValueError(
+        "this gradient array is read-only: backward may hand the same array to several tensors "
+        "(both inputs of an addition get it), so changing one gradient in place could silently "
+        "change another. Compute a new gradient and assign it instead, e.g. "
+        "p.grad = p.grad * 0.5, or zero it with p.grad = None"
+    )
+
+
+def _refused_if_read_only(write):
+    """``write`` (an ndarray method that changes the array), explaining a refusal in our words."""
+
+    def checked(array, *args):
+        if not array.flags.writeable:
+            raise _read_only_error()
+        return write(array, *args)
+
+    checked.__name__ = write.__name__
+    return checked
+
+
+class GradientArray(np.ndarray):
+    """The read-only array of a gradient computed by ``backward()``.
+
+    An ordinary NumPy array for reading and computing: the results of
+    arithmetic on it are plain arrays (``__array_wrap__``). Writing into it
+    by assignment (``g[0] = 1``), an in-place operator (``g *= 0.5``) or
+    ``fill`` fails with a message saying why it is read-only and what to do
+    instead, rather than NumPy's "assignment destination is read-only".
+    """
+
+    def __array_wrap__(self, result, context=None, return_scalar=False):
+        return result[()] if return_scalar else result
+
+    __setitem__ = _refused_if_read_only(np.ndarray.__setitem__)
+    fill = _refused_if_read_only(np.ndarray.fill)
+    __iadd__ = _refused_if_read_only(np.ndarray.__iadd__)
+    __isub__ = _refused_if_read_only(np.ndarray.__isub__)
+    __imul__ = _refused_if_read_only(np.ndarray.__imul__)
+    __itruediv__ = _refused_if_read_only(np.ndarray.__itruediv__)
+    __ifloordiv__ = _refused_if_read_only(np.ndarray.__ifloordiv__)
+    __imod__ = _refused_if_read_only(np.ndarray.__imod__)
+    __ipow__ = _refused_if_read_only(np.ndarray.__ipow__)
+    __imatmul__ = _refused_if_read_only(np.ndarray.__imatmul__)
+
+    def __repr__(self):
+        return repr(self.view(np.ndarray))
 
 
 # ---------------------------------------------------------------------------
@@ -551,7 +907,7 @@ def topological_order(output):
             expanded.add(node)
             if node.grad_fn is not None:
                 for parent in node.grad_fn.inputs:
-                    if parent.requires_grad and parent not in expanded:
+                    if parent._requires_grad and parent not in expanded:
                         stack.append(parent)
         else:
             stack.pop()
@@ -571,7 +927,13 @@ def _initial_gradient(output, grad):
                 "scalar first (e.g. y.sum().backward())"
             )
         return np.ones(output.data.shape, dtype=output.data.dtype)
-    grad = np.array(_values(grad), dtype=output.data.dtype)  # a private copy
+    try:
+        grad = np.array(as_array(grad), dtype=output.data.dtype)  # a private copy
+    except (ValueError, TypeError):
+        raise TypeError(
+            f"backward: the gradient must be a tensor or an array of numbers of shape {output.shape}, "
+            f"got {type(grad).__name__} {grad!r}"
+        ) from None
     if grad.shape != output.shape:
         raise ValueError(
             f"backward: the gradient has shape {grad.shape} but the output has shape {output.shape}; "
@@ -580,6 +942,7 @@ def _initial_gradient(output, grad):
     return grad
 
 
+@_quiet  # nan and inf are results, not warnings
 def backward(output, grad=None, retain_graph=False):
     """Backpropagation: the engine behind ``Tensor.backward``.
 
@@ -589,7 +952,7 @@ def backward(output, grad=None, retain_graph=False):
     and the gradients it returns are added to those of its inputs. A leaf
     that requires grad adds what reaches it to its ``.grad``.
     """
-    if not output.requires_grad:
+    if not output._requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad, so there is no graph to go back "
             "through. It was computed under no_grad(), or from tensors that all have "
@@ -613,6 +976,8 @@ def backward(output, grad=None, retain_graph=False):
         input_grads = fn.backward(g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
+        if _anomaly_enabled:
+            _check_backward(fn, g, input_grads)
         if not retain_graph:
             fn.saved = ()
             fn._freed = True
@@ -622,7 +987,7 @@ def backward(output, grad=None, retain_graph=False):
                 f"{len(fn.inputs)} inputs; it must return one per input (None for none)"
             )
         for parent, parent_grad in zip(fn.inputs, input_grads):
-            if parent_grad is None or not parent.requires_grad:
+            if parent_grad is None or not parent._requires_grad:
                 continue
             if getattr(parent_grad, "shape", None) != parent.data.shape:
                 raise _wrong_shape(fn, parent, parent_grad)
@@ -648,15 +1013,24 @@ def _accumulate_leaf(leaf, g):
     ``.grad`` are made read-only: changing one in place would silently
     change another. Update a gradient by assigning a new one instead.
     """
-    if leaf.grad is not None:
-        g = leaf.grad.data + g
+    if leaf._grad is not None:
+        g = leaf._grad.data + g
     if g.dtype != leaf.data.dtype:
         g = g.astype(leaf.data.dtype)
-    if type(g) is not np.ndarray:  # arithmetic on 0-d arrays gives NumPy scalars
+    leaf._grad = gradient_tensor(g)
+
+
+def gradient_tensor(g):
+    """A tensor holding the gradient array ``g`` as a read-only ``GradientArray``.
+
+    The flag is set on a view, so the array other operations hold stays
+    writeable.
+    """
+    if not isinstance(g, np.ndarray):  # arithmetic on 0-d arrays gives NumPy scalars
         g = np.array(g)
-    g = g.view()  # flag a view, so the array other operations hold stays writeable
+    g = g.view(GradientArray)
     g.setflags(write=False)
-    leaf.grad = Tensor._result(g)
+    return Tensor._result(g)
 
 
 # ops.py uses Tensor and Function from this module, and the operators above

@@ -1,7 +1,8 @@
 """MNIST: 70,000 handwritten digits, read from the original IDX files.
 
-The four files are found in a data directory (an argument, else the
-environment variable ``FRAMEWORK_DATA_DIR``, else a per-user cache folder),
+The four files are found in a data directory (see ``data_directory``: an
+argument, else the environment variable ``FRAMEWORK_DATA_DIR``, else a
+shared copy beside the repository, else a per-user cache folder),
 downloaded from public mirrors when absent, and checked before use:
 
 - the IDX header (magic number, dimensions) and that the payload has exactly
@@ -9,9 +10,9 @@ downloaded from public mirrors when absent, and checked before use:
 - the SHA-256 of the uncompressed bytes against the published values.
 
 Anything wrong (a truncated file, an HTML error page saved under the file's
-name, a wrong checksum, a missing file while offline) raises an
-``MNISTError`` that names the file and says what to do. Wrong data are never
-returned silently.
+name, a wrong checksum, missing files while offline) raises an
+``MNISTError`` that names the files and the folders and says what to do.
+Wrong data are never returned silently.
 
 The IDX format (http://yann.lecun.com/exdb/mnist/) is simple: a 4-byte magic
 number ``0x0000TTDD`` (``TT`` the element type, ``0x08`` for unsigned bytes;
@@ -99,15 +100,18 @@ def load_mnist(split="train", data_dir=None, flatten=False, subset=None, downloa
     digit, so the first ``n`` are a fair sample, and the same ``n`` always
     gives the same examples (shuffle yourself if you want another sample).
     ``data_dir`` is resolved by ``data_directory``. Missing files are
-    downloaded from ``mirrors`` when ``download`` is true. ``checksums`` maps
-    each file name to the SHA-256 of its uncompressed bytes.
+    downloaded from ``mirrors`` when ``download`` is true; when they cannot
+    be had, ``MNISTNotFoundError`` names every missing file, the folders
+    searched and the ways to fix it. ``checksums`` maps each file name to
+    the SHA-256 of its uncompressed bytes.
     """
     names = _split_files(split)
     directory = data_directory(data_dir)
+    _fetch_missing(list(names.values()), directory, data_dir, download=download,
+                   mirrors=mirrors, checksums=checksums, progress=progress)
     found = {}
     for kind, name in names.items():
-        path = find_mnist_file(name, directory, download=download, mirrors=mirrors,
-                               checksums=checksums, progress=progress)
+        path = _existing_file(name, directory)
         found[kind] = read_mnist_file(path, kind, _expected_sha256(checksums, name))
     images, labels = found["images"], found["labels"]
     if len(images) != len(labels):
@@ -127,32 +131,84 @@ def load_mnist(split="train", data_dir=None, flatten=False, subset=None, downloa
 
 
 def download_mnist(data_dir=None, *, mirrors=MNIST_MIRRORS, checksums=MNIST_SHA256,
-                   progress=True):
-    """Make sure all four files are in the data directory; return its path."""
+                   progress=True, download=True):
+    """Make sure all four files are in the data directory; return its path.
+
+    Missing files are downloaded (unless ``download`` is false); when they
+    cannot be had, ``MNISTNotFoundError`` says which, where, and what to do.
+    Nothing is read or verified beyond what a download checks.
+    """
     directory = data_directory(data_dir)
-    for names in MNIST_FILES.values():
-        for name in names.values():
-            find_mnist_file(name, directory, download=True, mirrors=mirrors,
-                            checksums=checksums, progress=progress)
+    _fetch_missing(list(MNIST_SHA256), directory, data_dir, download=download,
+                   mirrors=mirrors, checksums=checksums, progress=progress)
     return directory
 
 
-def data_directory(data_dir=None):
-    """Where the MNIST files live.
+# ---------------------------------------------------------------- where the files are
 
-    In order: the argument ``data_dir``; the environment variable
-    ``FRAMEWORK_DATA_DIR``; the per-user cache ``$XDG_CACHE_HOME/framework/mnist``
-    (``~/.cache/framework/mnist`` when ``XDG_CACHE_HOME`` is unset). The folder
-    holds the four files directly.
+REPOSITORY = Path(__file__).resolve().parents[2]
+"""The folder this package was loaded from, two levels above this file: the
+repository of the book when the package is used from its source."""
+
+SHARED_FOLDER = ("..", "shared", "datasets", "mnist")
+"""A shared copy of MNIST beside the repository (relative to it), used when
+present so that several copies of the book need not download their own."""
+
+
+def shared_directory():
+    """``../shared/datasets/mnist`` beside the repository, or None.
+
+    None when the package does not sit in a source checkout of the book (it
+    was installed elsewhere), as there is then no repository to be beside.
+    """
+    if not (REPOSITORY / "pyproject.toml").is_file():
+        return None
+    return Path(os.path.normpath(REPOSITORY.joinpath(*SHARED_FOLDER)))
+
+
+def cache_directory():
+    """The per-user cache ``$XDG_CACHE_HOME/framework/mnist`` (``~/.cache/...`` by default)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser().absolute() / "framework" / "mnist"
+
+
+def searched_directories(data_dir=None):
+    """The folders that may hold the MNIST files, in the order they are tried.
+
+    An explicit folder (the argument ``data_dir``, else the environment
+    variable ``FRAMEWORK_DATA_DIR``) is the only one. Otherwise: the shared
+    copy beside the repository (when the package sits in one), then the
+    per-user cache.
     """
     if data_dir is not None:
-        directory = Path(data_dir)
-    elif os.environ.get(DATA_DIR_VARIABLE):
-        directory = Path(os.environ[DATA_DIR_VARIABLE])
-    else:
-        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        directory = Path(cache) / "framework" / "mnist"
-    return directory.expanduser().absolute()  # absolute: error messages name it in full
+        return [Path(data_dir).expanduser().absolute()]
+    if os.environ.get(DATA_DIR_VARIABLE):
+        return [Path(os.environ[DATA_DIR_VARIABLE]).expanduser().absolute()]
+    return [folder for folder in (shared_directory(), cache_directory()) if folder is not None]
+
+
+def data_directory(data_dir=None):
+    """Where the MNIST files live (absolute, so that messages name it in full).
+
+    In order: the argument ``data_dir``; the environment variable
+    ``FRAMEWORK_DATA_DIR``; ``../shared/datasets/mnist`` beside the
+    repository, when it holds all four files; the per-user cache
+    ``$XDG_CACHE_HOME/framework/mnist`` (``~/.cache/framework/mnist`` when
+    ``XDG_CACHE_HOME`` is unset), where missing files are downloaded. The
+    folder holds the four files directly. Every entry point (the command
+    line, notebooks, the tests, the book's build) finds the data this way.
+    """
+    *earlier, last = searched_directories(data_dir)
+    for folder in earlier:
+        if not missing_mnist_files(folder):
+            return folder
+    return last
+
+
+def missing_mnist_files(data_dir=None, names=MNIST_SHA256):
+    """The MNIST files (of ``names``, default all four) absent from the data directory."""
+    directory = data_directory(data_dir)
+    return [name for name in names if _existing_file(name, directory) is None]
 
 
 def mnist_files_present(data_dir=None):
@@ -161,8 +217,62 @@ def mnist_files_present(data_dir=None):
     Nothing is read or verified: this only says whether ``load_mnist`` would
     find the files without downloading them.
     """
-    directory = data_directory(data_dir)
-    return all(_existing_file(name, directory) is not None for name in MNIST_SHA256)
+    return not missing_mnist_files(data_dir)
+
+
+def mnist_not_found_message(missing, searched, why, destination):
+    """What ``MNISTNotFoundError`` says: the files, the folders, the two fixes.
+
+    ``missing``: the missing file names; ``searched``: the folders looked
+    in; ``why``: why they were not downloaded (one or more lines);
+    ``destination``: the folder a download would fill.
+    """
+    files = "\n".join(f"    {name}.gz" for name in missing)
+    folders = "\n".join(f"    {folder}{'' if Path(folder).is_dir() else '  (no such folder)'}"
+                         for folder in searched)
+    return (
+        f"MNIST not found: {len(missing)} of its {len(MNIST_SHA256)} files "
+        f"{'is' if len(missing) == 1 else 'are'} missing (each may also be stored "
+        f"uncompressed, without .gz):\n{files}\n"
+        f"Searched:\n{folders}\n"
+        f"{why.rstrip()}\n"
+        f"Two ways to fix it:\n"
+        f"  1. Set the environment variable {DATA_DIR_VARIABLE} to a folder holding the "
+        f"four files, e.g.\n"
+        f"         export {DATA_DIR_VARIABLE}=/path/to/mnist\n"
+        f"     (or pass the folder: load_mnist(..., data_dir=folder), or "
+        f"python -m framework.train mnist --data-dir folder).\n"
+        f"  2. Allow the download (the default: not download=False, nor --no-download on "
+        f"the command line) on a machine with network access; the files are then "
+        f"downloaded into {destination} and checked."
+    )
+
+
+def _fetch_missing(names, directory, data_dir, *, download, mirrors, checksums, progress):
+    """Download the missing files among ``names``, or raise one clear error.
+
+    The first file that cannot be downloaded stops the attempt (the others
+    would fail the same way), and the error names every missing file.
+    """
+    if all(_existing_file(name, directory) is not None for name in names):
+        return
+    if not download:
+        why = "They were not downloaded: download=False."
+    else:
+        try:
+            for name in names:
+                if _existing_file(name, directory) is None:
+                    _download_from_mirrors(name, directory, mirrors, checksums, progress)
+            return
+        except _DownloadFailed as failure:
+            why = str(failure)
+    searched = searched_directories(data_dir)
+    missing = [name for name in MNIST_SHA256 if _existing_file(name, directory) is None]
+    raise MNISTNotFoundError(mnist_not_found_message(missing, searched, why, directory))
+
+
+class _DownloadFailed(Exception):
+    """No mirror gave a valid copy; the message lists what was tried."""
 
 
 def _existing_file(name, directory):
@@ -184,12 +294,13 @@ def find_mnist_file(name, directory, *, download=True, mirrors=MNIST_MIRRORS,
     existing = _existing_file(name, directory)
     if existing is not None:
         return existing
-    if not download:
-        raise MNISTNotFoundError(
-            f"{directory / (name + '.gz')}: file not found (and download=False). "
-            f"Call with download=True to fetch it, or {_where_to_point()}."
-        )
-    return _download_from_mirrors(name, directory, mirrors, checksums, progress)
+    why = "It was not downloaded: download=False."
+    if download:
+        try:
+            return _download_from_mirrors(name, directory, mirrors, checksums, progress)
+        except _DownloadFailed as failure:
+            why = str(failure)
+    raise MNISTNotFoundError(mnist_not_found_message([name], [directory], why, directory))
 
 
 def read_mnist_file(path, kind, sha256):
@@ -316,16 +427,20 @@ def parse_idx(data, expected_magic=None):
 # ---------------------------------------------------------------- helpers
 
 def _download_from_mirrors(name, directory, mirrors, checksums, progress):
-    """Fetch ``name.gz`` from the first mirror whose copy passes verification."""
+    """Fetch ``name.gz`` from the first mirror whose copy passes verification.
+
+    Raises ``_DownloadFailed``, listing each address tried and its error.
+    """
     destination = directory / f"{name}.gz"
     kind = "images" if "images" in name else "labels"
     sha256 = _expected_sha256(checksums, name)
+    made = _missing_folders(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise MNISTNotFoundError(
-            f"{destination}: file not found, and the folder cannot be created to download "
-            f"it ({error}). Choose a writable folder: {_where_to_point()}."
+        raise _DownloadFailed(
+            f"They could not be downloaded: the folder {directory} cannot be created "
+            f"({error}); choose a writable folder."
         ) from None
 
     def verify(path):
@@ -337,13 +452,32 @@ def _download_from_mirrors(name, directory, mirrors, checksums, progress):
         try:
             return download_file(url, destination, verify=verify, progress=progress)
         except DOWNLOAD_ERRORS as error:  # MNISTFileError is a ValueError
-            failures.append(f"  {url}: {error}")
-    tried = "\n".join(failures) or "  (no mirrors given)"
-    raise MNISTNotFoundError(
-        f"{destination}: file not found, and no mirror gave a valid copy. Tried:\n{tried}\n"
-        f"Download {destination.name} by hand (from one of the addresses above or any "
-        f"MNIST copy) and put it in {directory}, or {_where_to_point()}."
+            failures.append(f"    {url}: {error}")
+    tried = "\n".join(failures) or "    (no mirrors given)"
+    _remove_if_empty(made)
+    raise _DownloadFailed(
+        f"Downloading {destination.name} failed at every mirror (the files may also be "
+        f"downloaded by hand from these addresses or any MNIST copy):\n{tried}"
     )
+
+
+def _missing_folders(directory):
+    """``directory`` and those of its parents that do not exist, deepest first."""
+    missing = []
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_if_empty(folders):
+    """Remove the folders a failed download made, deepest first, while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _split_files(split):

@@ -41,11 +41,10 @@ __all__ = [
     "init",
 ]
 
-# The layers of Chapter 9 (convolution, pooling, batch normalisation,
-# dropout) live in modules of that chapter. They are imported the first time
-# they are asked for, ``nn.Conv2d`` loading ``framework.nn.conv``: importing
-# ``framework.nn`` itself runs only the code of Chapter 6, as a module of
-# Chapter 6 must, while ``nn.Conv2d`` works as in PyTorch.
+# Layers of later chapters are loaded on first use (``nn.Conv2d`` imports
+# framework.nn.conv then, ``nn.LSTM`` framework.nn.rnn), so that importing
+# framework.nn loads only the code of Chapter 6 and a chapter never depends on
+# a later one, while the names work as in PyTorch.
 LATER_LAYERS = {
     "Conv2d": "framework.nn.conv",
     "MaxPool2d": "framework.nn.pooling",
@@ -53,20 +52,25 @@ LATER_LAYERS = {
     "BatchNorm1d": "framework.nn.normalization",
     "BatchNorm2d": "framework.nn.normalization",
     "Dropout": "framework.nn.dropout",
+    "Embedding": "framework.nn.embedding",
+    "RNN": "framework.nn.rnn",
+    "RNNCell": "framework.nn.rnn",
+    "LSTM": "framework.nn.rnn",
+    "LSTMCell": "framework.nn.rnn",
+    "GRU": "framework.nn.rnn",
+    "GRUCell": "framework.nn.rnn",
 }
 
 
 def __getattr__(name):
-    """Load a layer of a later chapter on first use (PEP 562)."""
+    """``nn.Conv2d``, ``nn.LSTM`` and the other layers of later chapters, imported when first used."""
+    module_name = LATER_LAYERS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'framework.nn' has no attribute {name!r}")
     import importlib
 
-    module = LATER_LAYERS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'framework.nn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return getattr(importlib.import_module(module_name), name)
 
 
 def __dir__():
-    return sorted([*globals(), *LATER_LAYERS])
+    return sorted(set(globals()) | set(LATER_LAYERS))

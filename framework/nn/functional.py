@@ -134,6 +134,21 @@ def leaky_relu(x, negative_slope=0.01):
     return LeakyReLUFunction(negative_slope)(x)
 
 
+def shifted_exp(x, axis):
+    """The stable core of softmax and log-sum-exp along ``axis``: ``(shifted, e, total)``.
+
+    shifted = x - m with m = max_j x_j, e = exp(shifted) and total = sum_j e_j
+    (axis kept). No exp overflows (every exponent is <= 0) and total >= 1,
+    so its log is finite. From these pieces:
+
+        log sum_j exp(x_j) = m + log(total),
+        softmax(x) = e / total,    log softmax(x) = shifted - log(total).
+    """
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=axis, keepdims=True)
+
+
 class SoftmaxFunction(Function):
     """y_i = exp(x_i) / sum_j exp(x_j) along one axis.
 
@@ -146,8 +161,8 @@ class SoftmaxFunction(Function):
         self.axis = axis
 
     def forward(self, x):
-        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
-        y = e / e.sum(axis=self.axis, keepdims=True)
+        _, e, total = shifted_exp(x, self.axis)
+        y = e / total
         self.save_for_backward(y)
         return y
 
@@ -167,8 +182,8 @@ class LogSoftmaxFunction(Function):
         self.axis = axis
 
     def forward(self, x):
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        shifted, _, total = shifted_exp(x, self.axis)
+        y = shifted - np.log(total)
         self.save_for_backward(y)
         return y
 
@@ -190,6 +205,12 @@ def log_softmax(x, axis=-1):
 def flatten(x, start_axis=1, end_axis=-1):
     """Merge axes start_axis..end_axis into one: (N, 28, 28) -> (N, 784)."""
     shape = x.shape
+    for axis in (start_axis, end_axis):
+        if not -len(shape) <= axis < len(shape):
+            raise ValueError(
+                f"flatten: axis {axis} is out of range for shape {shape} "
+                f"(axes run from {-len(shape)} to {len(shape) - 1})"
+            )
     start = start_axis % len(shape)
     end = end_axis % len(shape)
     if start > end:
@@ -306,9 +327,7 @@ class CrossEntropyFunction(Function):
 
     def forward(self, logits):
         rows = np.arange(logits.shape[0])
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
+        shifted, e, total = shifted_exp(logits, axis=1)
         losses = np.log(total[:, 0]) - shifted[rows, self.target]
         self.save_for_backward(e / total, rows)
         return _reduce(losses, self.reduction)
@@ -391,9 +410,8 @@ class BCEWithLogitsFunction(Function):
         self.reduction = reduction
 
     def forward(self, x):
-        e = np.exp(-np.abs(x))
+        probability, e = ops.stable_sigmoid(x)
         losses = np.maximum(x, 0) - x * self.target + np.log1p(e)
-        probability = np.where(x >= 0, 1 / (1 + e), e / (1 + e))  # stable sigmoid
         self.save_for_backward(probability)
         return _reduce(losses, self.reduction)
 

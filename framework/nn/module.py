@@ -21,7 +21,7 @@ everything without the subclass listing it again.
 
 import numpy as np
 
-from framework.autograd.tensor import Tensor
+from framework.autograd.tensor import Tensor, as_array
 from framework.nn.parameter import Parameter
 
 
@@ -249,7 +249,7 @@ class Module:
         The arrays are copies: the dictionary is a snapshot that later
         training does not change. ``load_state_dict`` puts it back.
         """
-        return {name: np.array(_values(held), copy=True) for name, held in self._state_tensors().items()}
+        return {name: np.array(as_array(held), copy=True) for name, held in self._state_tensors().items()}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the values of ``state_dict`` into this module's parameters and buffers.
@@ -257,25 +257,37 @@ class Module:
         With ``strict=True`` (the default) the names must match exactly: a
         name the module has but the dictionary lacks (missing) or one the
         dictionary has but the module lacks (unexpected) is an error. A value
-        whose shape differs from the parameter's is always an error. Nothing
-        is changed unless every entry can be loaded.
+        whose shape differs from the parameter's is always an error, and so
+        is one that does not fit its dtype: not numbers, complex numbers,
+        finite numbers too large for it (1e300 in float32), fractions or
+        out-of-range numbers for an integer buffer. Every entry is checked
+        and converted before any is assigned, so a failed load changes
+        nothing.
 
         Values are copied into the existing arrays (and cast to their dtype),
         so an optimizer that holds these parameters keeps working. Returns
         ``(missing, unexpected)``: the lists of names, empty when strict.
         """
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"load_state_dict: expected a dict of name -> array (from state_dict()), got "
+                f"{type(state_dict).__name__}"
+            )
         own = self._state_tensors()
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
-        problems = []
+        problems, converted = [], {}
         for name, held in own.items():
             if name in state_dict:
-                shape = np.shape(_values(state_dict[name]))
-                if shape != np.shape(_values(held)):
-                    problems.append(
-                        f"wrong shape for {name!r}: the module has {np.shape(_values(held))}, "
-                        f"the state dict has {shape}"
-                    )
+                if not isinstance(held, (Tensor, np.ndarray)):
+                    held_value = f"{type(held).__name__} {held!r}"
+                    problems.append(f"{name!r} holds {held_value}, not an array, so it cannot be loaded in place")
+                    continue
+                value, problem = _converted(name, state_dict[name], as_array(held))
+                if problem is None:
+                    converted[name] = value
+                else:
+                    problems.append(problem)
         if strict:
             if missing:
                 problems.append("missing key(s): " + ", ".join(repr(n) for n in missing))
@@ -287,10 +299,8 @@ class Module:
                 + "\n  ".join(problems)
                 + "\n(was the state dict saved from a network with the same layers?)"
             )
-        for name, held in own.items():
-            if name in state_dict:
-                target = _values(held)
-                target[...] = _values(state_dict[name])
+        for name, value in converted.items():
+            as_array(own[name])[...] = value
         return missing, unexpected
 
     # -- calling -------------------------------------------------------------------------
@@ -323,9 +333,42 @@ class Module:
         return name + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _values(x):
-    """The NumPy array behind a tensor, or the array itself."""
-    return x.data if isinstance(x, Tensor) else x
+def _converted(name, value, target):
+    """``(value as an array of target's shape and dtype, None)``, or ``(None, what is wrong)``.
+
+    Refuses what cannot be stored without losing it: a wrong shape,
+    strings or objects, complex numbers, finite values that would become
+    inf in a narrower float type, and fractions or out-of-range values for
+    an integer array.
+    """
+    try:
+        array = as_array(value)
+    except (ValueError, TypeError) as error:
+        return None, f"{name!r} cannot be read as an array ({error})"
+    if array.dtype.kind not in "biuf":
+        kind = {"c": "complex numbers", "U": "strings", "S": "strings"}.get(array.dtype.kind, "non-numbers")
+        return None, (
+            f"wrong type for {name!r}: the module holds real numbers ({target.dtype}), the state dict "
+            f"holds {kind} ({array.dtype})"
+        )
+    if array.shape != target.shape:
+        return None, f"wrong shape for {name!r}: the module has {target.shape}, the state dict has {array.shape}"
+    with np.errstate(all="ignore"):  # overflow is detected below
+        cast = array.astype(target.dtype)
+    if target.dtype.kind == "f":
+        overflow = np.isinf(cast) & np.isfinite(array)
+        if overflow.any():
+            largest = array[overflow].flat[0]
+            return None, (
+                f"value out of range for {name!r}: {largest:g} does not fit in {target.dtype} "
+                f"(largest {np.finfo(target.dtype).max:g}); it would become inf"
+            )
+    elif target.dtype.kind in "iu" and not np.array_equal(cast, array):
+        return None, (
+            f"wrong values for {name!r}: {target.dtype} holds whole numbers in "
+            f"[{np.iinfo(target.dtype).min}, {np.iinfo(target.dtype).max}], the state dict has others"
+        )
+    return cast, None
 
 
 class Sequential(Module):

@@ -5,9 +5,7 @@ grad from the start, and a ``Module`` that is given one as an attribute
 registers it, so that ``module.parameters()`` finds it for the optimizer.
 """
 
-import numpy as np
-
-from framework.autograd.tensor import Tensor
+from framework.autograd.tensor import Tensor, array_copy
 
 
 class Parameter(Tensor):
@@ -22,9 +20,7 @@ class Parameter(Tensor):
     """
 
     def __init__(self, data, requires_grad=True, dtype=None, name=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        super().__init__(np.array(data, dtype=dtype), requires_grad=requires_grad, dtype=dtype, name=name)
+        super().__init__(array_copy(data, dtype), requires_grad=requires_grad, dtype=dtype, name=name)
         if self.data.dtype.kind != "f":
             raise TypeError(f"Parameter: parameters must be floating point, got dtype {self.data.dtype}")
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from framework.autograd.tensor import Tensor
+from framework.autograd.tensor import Tensor, gradient_tensor
 from framework.optim.optimizer import check_number
 
 
@@ -26,9 +26,7 @@ def _with_grads(parameters, owner):
 
 
 def _set_grad(param, array):
-    array = np.asarray(array)  # NumPy returns a scalar, not an array, for 0-d inputs
-    array.flags.writeable = False
-    param.grad = Tensor(array)
+    param.grad = gradient_tensor(array)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

@@ -145,15 +145,37 @@ class Optimizer:
         gradient (``grad is None``) are skipped.
         """
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
+        for number, group in enumerate(self.param_groups):
+            for position, param in enumerate(group["params"]):
+                grad = param.grad
+                if grad is None:
                     continue
+                grad, values = grad.data, param.data
+                if not isinstance(grad, np.ndarray) or grad.shape != values.shape or grad.dtype != values.dtype:
+                    raise self.wrong_gradient(param, grad, number, position)
                 state = self.state.get(param)
                 if state is None:
                     state = self.state[param] = {}
-                self.update(param, param.grad.data, state, group)
+                self.update(param, grad.view(np.ndarray), state, group)  # a plain array computes fastest
         return loss
+
+    def wrong_gradient(self, param, grad, number, position):
+        """The error for a gradient that no longer fits its parameter (position in group ``number``).
+
+        ``param.grad`` is checked when assigned, but ``param.grad.data`` or
+        ``param.data`` may have been replaced since.
+        """
+        found = (
+            f"shape {grad.shape} and dtype {grad.dtype}"
+            if isinstance(grad, np.ndarray)
+            else f"type {type(grad).__name__}"
+        )
+        return ValueError(
+            f"{self.name}.step: parameter {position} of group {number} has shape {param.data.shape} and "
+            f"dtype {param.data.dtype}, but its gradient has {found}; a gradient must match its "
+            "parameter. Assign gradients with param.grad = ... (which checks them), not by changing "
+            "param.grad.data, and call zero_grad() and backward() again after changing param.data"
+        )
 
     def update(self, param, grad, state, group):
         """Change ``param.data`` in place, given its gradient array ``grad``.
