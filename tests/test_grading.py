@@ -1,13 +1,15 @@
-"""The student edition and the grader, end to end (slow: they run tests and notebooks).
+"""The student edition and the grader, end to end (slow: they run probes and notebooks).
 
-On a small made-up book (fast to grade):
+On a small made-up book (fast to grade), with its own judges:
 
 - the full edition earns full marks, a fresh student edition none;
 - a submission whose answers hang, exit the interpreter (``os._exit``,
   ``sys.exit``), kill the notebook's kernel or write to stderr loses only
   the exercises those answers belong to, each with the reason in its
   output, and grading it twice gives the same grades;
-- answers uploaded as loose files are found.
+- an answer that hard-codes the public expected value earns nothing;
+- answers uploaded as loose files are found, and a file linked into the
+  submission from elsewhere is not taken.
 
 On the book itself:
 
@@ -20,6 +22,8 @@ On the book itself:
 - a student edition with some answers right and some wrong gets exactly the
   expected grade of each exercise, and its results.json follows Gradescope's
   format.
+
+The attacks of a cheating student are tried in test_grading_redteam.py.
 """
 
 import json
@@ -32,18 +36,21 @@ import textwrap
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import jsonschema
 import nbformat
 import pytest
 
 from tools import checks
 from tools.chapters import ROOT, find_chapters
 from tools.exercises import find_regions, load_book, region_body, regions_of_file, replace_regions
-from tools.grade import format_problems, grade
+from tools.grade import grade
 from tools.student import current_notebook, write_student_edition
 
 pytestmark = pytest.mark.slow
 
 PYTHON = sys.executable
+# Gradescope's results.json format, as JSON Schema.
+GRADESCOPE_SCHEMA = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text(encoding="utf-8"))
 
 # --- a small book ---------------------------------------------------------------------------------------
 
@@ -126,6 +133,44 @@ MINI = {
 
         def test_unrelated():
             assert unrelated() == 1
+        ''',
+    "tests/judges/chapter_01.py": '''\
+        def inputs_1_1(rng):
+            return {"x": rng.normal(size=4)}
+
+
+        def probe_1_1(inputs, namespace):
+            from framework.ops import double
+
+            return {"doubled": [double(float(x)) for x in inputs["x"]]}
+
+
+        def inputs_1_2(rng):
+            return {"x": rng.normal(size=4)}
+
+
+        def probe_1_2(inputs, namespace):
+            from framework.ops import halve
+
+            return {"halved": [halve(float(x)) for x in inputs["x"]]}
+
+
+        def inputs_1_3(rng):
+            return {"base": int(rng.integers(100, 1000))}
+
+
+        def probe_1_3(inputs, namespace):
+            scope = {**namespace, "base": inputs["base"]}
+            exec(inputs["answer"], scope)
+            return {"answer": scope["answer"]}
+
+
+        def inputs_1_4(rng):
+            return {"v": rng.normal(size=3)}
+
+
+        def probe_1_4(inputs, namespace):
+            return {"cubes": [namespace["cube"](float(v)) for v in inputs["v"]]}
         ''',
     "chapters/01_mini.md": """\
         ---
@@ -239,8 +284,7 @@ def test_the_full_small_book_earns_full_marks(mini):
     results = grade(mini, reference=mini, timeout=TIMEOUT)
     assert grades(results) == {"1.1": 1, "1.2": 2, "1.3": 2, "1.4": 1}, [r.output for r in results]
     outputs = {r.exercise.id: r.output for r in results}
-    assert outputs["1.1"] == "All 2 tests passed."
-    assert outputs["1.3"] == "The answer and check cells ran without error.\nExercise 1.3: right"
+    assert outputs["1.1"] == outputs["1.3"] == "Right on the grader's inputs."
 
 
 def test_a_fresh_student_edition_earns_nothing_and_says_why(mini, mini_student):
@@ -252,10 +296,10 @@ def test_a_fresh_student_edition_earns_nothing_and_says_why(mini, mini_student):
     results = grade(mini_student, reference=mini, timeout=TIMEOUT)
     assert grades(results) == {"1.1": 0, "1.2": 0, "1.3": 0, "1.4": 0}
     outputs = {r.exercise.id: r.output for r in results}
-    assert "Every test failed with NotImplementedError: Exercise 1.1: Double" in outputs["1.1"]
-    assert "NotImplementedError: Exercise 1.2: Halve" in outputs["1.2"]
-    assert outputs["1.3"].startswith("The answer cell (cell 3) raised NotImplementedError: Exercise 1.3")
-    assert outputs["1.4"].startswith("The check cell (cell 7) raised NotImplementedError: Exercise 1.4")
+    for exercise in book.exercises:
+        assert outputs[exercise.id].startswith(
+            f"On the grader's inputs your answer raised NotImplementedError: {exercise.label}"), outputs
+        assert "(the answer is not written yet)" in outputs[exercise.id]
 
 
 def test_nbgrader_source_notebooks_keep_the_answers(mini, tmp_path):
@@ -283,10 +327,8 @@ def test_hangs_and_crashes_cost_only_their_own_exercises(mini, mini_student, tmp
     first = grade(submission, reference=mini, timeout=TIMEOUT)
     assert grades(first) == {"1.1": 1, "1.2": 0, "1.3": 0, "1.4": 1}
     outputs = {r.exercise.id: r.output for r in first}
-    assert outputs["1.2"].startswith(f"The tests were still running after {TIMEOUT} s, the time limit")
-    assert "Running: test_halve" in outputs["1.2"]
-    assert outputs["1.3"].startswith("The kernel died while running the answer cell (cell 3): the code exited")
-    assert "wrote to stderr" in outputs["1.4"] and "cubing 3" in outputs["1.4"]
+    assert outputs["1.2"].startswith(f"Your code was still running after {TIMEOUT} s, the time limit")
+    assert outputs["1.3"].startswith("The kernel died while running your answer: the code exited")
 
     second = grade(submission, reference=mini, timeout=TIMEOUT)
     assert [(r.exercise.id, r.score, r.output) for r in second] == [(r.exercise.id, r.score, r.output) for r in first]
@@ -303,10 +345,20 @@ def test_exits_and_endless_loops_in_every_place(mini, mini_student, tmp_path):
     results = grade(submission, reference=mini, timeout=TIMEOUT)
     assert grades(results) == {"1.1": 0, "1.2": 0, "1.3": 0, "1.4": 0}
     outputs = {r.exercise.id: r.output for r in results}
-    assert "exited with status 4 while running test_double" in outputs["1.1"]
-    assert "test_halve failed" in outputs["1.2"] and "SystemExit" in outputs["1.2"]
-    assert "raised SystemExit" in outputs["1.3"] or "kernel died" in outputs["1.3"]
-    assert outputs["1.4"].startswith(f"The check cell (cell 7) was still running after {TIMEOUT} s")
+    assert outputs["1.1"].startswith("The process running your code exited with status 4 before reporting")
+    assert outputs["1.2"].startswith("On the grader's inputs your answer raised SystemExit: 1")
+    assert "SystemExit" in outputs["1.3"] or "kernel died" in outputs["1.3"]
+    assert outputs["1.4"].startswith(f"Your code was still running after {TIMEOUT} s")
+
+
+def test_the_public_expected_value_earns_nothing_and_a_seed_changes_the_inputs(mini, mini_student, tmp_path):
+    submission = copy_edition(mini_student, tmp_path)
+    fill_cell(submission / "notebooks" / "01_mini.ipynb", "exercise-1-3",
+              "### BEGIN SOLUTION\nanswer = 42  # what the check cell wants\n### END SOLUTION")
+    fill_region(submission, "framework/ops.py", 0, ["return {3: 6, -1: -2}.get(x, 0)"])  # the tests' values
+    for seed in (0, 1):
+        assert grades(grade(submission, reference=mini, wanted=["1.1", "1.3"], timeout=TIMEOUT, seed=seed)) == \
+            {"1.1": 0, "1.3": 0}
 
 
 def test_answers_uploaded_as_loose_files_are_found_and_the_command_writes_results_json(mini, mini_student,
@@ -326,10 +378,15 @@ def test_answers_uploaded_as_loose_files_are_found_and_the_command_writes_result
     assert run.returncode == 1, run.stdout + run.stderr
     assert "total" in run.stdout and "1.3" in run.stdout
     data = json.loads(results.read_text())
-    assert format_problems(data) == []
+    jsonschema.validate(data, GRADESCOPE_SCHEMA)
     assert [(t["number"], t["score"], t["max_score"]) for t in data["tests"]] == [("1.2", 2, 2), ("1.3", 0, 2)]
-    assert "answer = 41, expected 42" in data["tests"][1]["output"]
+    assert "answer = 41, expected 42" in data["tests"][1]["output"], "the check cell's message is shown"
     assert data["score"] == 2
+
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "ops.py").symlink_to(mini / "framework" / "ops.py")
+    assert grades(grade(linked, reference=mini, wanted=["1.2"], timeout=TIMEOUT)) == {"1.2": 0}
 
 
 # --- the book itself ------------------------------------------------------------------------------------------
@@ -362,7 +419,7 @@ def run_grade(path, exercises, json_path, timeout=120):
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     assert json_path.exists(), run.stdout + run.stderr
     data = json.loads(json_path.read_text())
-    assert format_problems(data) == [], format_problems(data)
+    jsonschema.validate(data, GRADESCOPE_SCHEMA)
     return run, {t["number"]: t for t in data["tests"]}
 
 
@@ -468,6 +525,8 @@ def test_the_student_edition_earns_nothing_on_its_stubbed_exercises(student, tmp
     run, tests = run_grade(out, graded_selection(ready), tmp_path / "results.json")
     earned = {number: test["output"] for number, test in tests.items() if test["score"] != 0}
     assert not earned, "stubbed exercises earn points:\n" + "\n".join(f"{k}: {v}" for k, v in earned.items())
+    other = {number: test["output"] for number, test in tests.items() if "NotImplementedError" not in test["output"]}
+    assert not other, "an exercise fails for another reason than its stub:\n" + "\n".join(other.values())
     assert run.returncode == 1
 
 
@@ -498,7 +557,8 @@ def test_the_student_edition_loses_no_test_outside_its_exercises(student):
     file is left out, it would write another edition.)
     """
     out, book, ready = student
-    arguments = ["tests", "-m", "not exercise", "--ignore=tests/test_grading.py", "--ignore=tests/test_notebooks.py"]
+    arguments = ["tests", "-m", "not exercise", "--ignore=tests/test_grading.py", "--ignore=tests/test_notebooks.py",
+                 "--ignore=tests/test_grading_redteam.py"]
     failing = failing_tests(out, arguments)
     if not failing:
         return

@@ -4,33 +4,34 @@
   nbgrader metadata that nbgrader accepts;
 - a displayed package source shows the stub, never the answer;
 - the grader finds a submission's answers (by markers, names, nbgrader ids),
-  reads the logs of a test run or a notebook run into a verdict with its
-  reason, and writes results.json in Gradescope's format.
+  builds the notebook it runs (a probe cell after each answer), compares
+  reported data with the reference's without showing the expected values,
+  and writes results.json in Gradescope's format (validated with
+  jsonschema);
+- every exercise of the book has a judge.
 """
 
 import json
 import re
 
+import jsonschema
 import jupytext
 import nbformat
+import numpy as np
+import pytest
 
-from tools.chapters import CHAPTER_HEADER
+from tools.chapters import CHAPTER_HEADER, ROOT
 from tools.exercises import Exercise, Section, exercise_sections
-from tools.grade import (
-    GRADESCOPE_SCHEMA,
-    Result,
-    format_problems,
-    gradescope_results,
-    judge_cells,
-    judge_tests,
-    locate,
-    notebook_answers,
-    readable,
-    table,
-)
+from tools.exercises import load_book
+from tools.grade import answer_text, chapter_run
+from tools.grading import judge
+from tools.grading.report import Result, gradescope_results, short, table, write_atomically
+from tools.grading.submission import locate, notebook_answers
 from tools.student import nbgrader_metadata, scrub_outputs, student_chapter
 
 HEADER = CHAPTER_HEADER + "\n"
+# Gradescope's results.json format, as JSON Schema.
+GRADESCOPE_SCHEMA = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text(encoding="utf-8"))
 
 CHAPTER = HEADER + """\
 # Squares
@@ -217,88 +218,73 @@ def test_answer_cells_are_found_by_nbgrader_id_or_by_heading():
     assert sources is None and "No answer cell for exercise 2.1" in problem
 
 
+# --- the notebook the grader runs ---------------------------------------------------------------------
+
+
+def test_the_graded_notebook_has_the_students_answers_and_a_probe_after_each():
+    notebook = jupytext.reads(CHAPTER, fmt="md:myst")
+    sections, _ = exercise_sections(notebook)
+    mine = {"2.1": ["### BEGIN SOLUTION\ny = 16\n### END SOLUTION"], "2.2": ["def cube(v):\n    return v * v * v"]}
+    run, plan = chapter_run(notebook, sections, [SQUARE, CUBE], mine, 30)
+    sources = [cell.source for cell in run.cells]
+    assert "y = x * x" not in "".join(sources) and "return v ** 3" not in "".join(sources), "no reference answer"
+    probes = {int(k): v for k, v in plan["probe_cells"].items()}
+    assert sources[sections["2.1"].answers[0]] == mine["2.1"][0]
+    assert sorted(probes.values()) == ["2.1", "2.2"]
+    for position, exercise in probes.items():
+        assert sources[position] == f"import probe\nprobe.emit({exercise!r}, globals())"
+        assert plan["roles"][str(position - 1)] == "answer", "the probe follows the answer cell"
+    assert plan["budget"] == {"2.1": 30, "2.2": 30}
+
+    alone, plan = chapter_run(notebook, sections, [CUBE], mine, 30, alone=[SQUARE, CUBE])
+    text = "".join(cell.source for cell in alone.cells)
+    assert "y = 16" not in text and "check()" not in text, "the other exercise's cells are left out"
+    assert list(plan["probe_cells"].values()) == ["2.2"] and "cube(2) == 8" in text
+
+
+def test_the_answer_text_is_what_lies_between_the_markers():
+    assert answer_text(["x = 4\n### BEGIN SOLUTION\n    y = x * x\n### END SOLUTION\n"]) == "y = x * x"
+    assert answer_text(["y = 16"]) == "y = 16", "without markers, the whole cell"
+
+
 # --- verdicts ----------------------------------------------------------------------------------------------
 
 
-def start(test):
-    return {"event": "start", "test": test}
-
-
-def outcome(test, result, message=None, location=None, when="call"):
-    return {"event": "result", "test": test, "when": when, "outcome": result, "message": message,
-            "location": location}
-
-
-def test_passing_failing_hanging_and_dying_test_runs(tmp_path):
-    output = tmp_path / "out.txt"
-    output.write_text("pytest said something\n")
-    a, b = "tests/t.py::test_a", "tests/t.py::test_b"
-    assert judge_tests([start(a), outcome(a, "passed"), start(b), outcome(b, "passed")], 0, False, 60, output) \
-        == (True, "All 2 tests passed.")
-
-    passed, text = judge_tests([start(a), outcome(a, "passed"), start(b),
-                                outcome(b, "failed", "AssertionError: y should be 2", "framework/ops.py:3")],
-                               1, False, 60, output)
+def test_reported_data_is_compared_without_showing_the_expected_values():
+    module = type("judges", (), {})()
+    expected = judge.encode({"y": np.array([1.0, 2.0, 3.0]), "n": 4, "name": "relu"})
+    right = judge.encode({"y": np.array([1.0, 2.0, 3.0 + 1e-12]), "n": 4, "name": "relu"})
+    assert judge.verdict(module, SQUARE, right, expected) == (True, "Right on the grader's inputs.")
+    wrong = judge.encode({"y": np.array([1.0, 2.5, 3.0]), "n": 5})
+    passed, message = judge.verdict(module, SQUARE, wrong, expected)
     assert not passed
-    assert text.splitlines() == ["1 of 2 tests passed.", "test_b failed (raised at framework/ops.py:3):",
-                                 "    AssertionError: y should be 2"]
-
-    stub = "NotImplementedError: Exercise 1.1: Double"
-    passed, text = judge_tests([start(a), outcome(a, "failed", stub), start(b), outcome(b, "failed", stub)],
-                               1, False, 60, output)
-    assert not passed and "Every test failed with NotImplementedError: Exercise 1.1: Double" in text
-
-    passed, text = judge_tests([start(a), outcome(a, "passed"), start(b)], -9, True, 60, output)
-    assert not passed
-    assert text.startswith("The tests were still running after 60 s, the time limit of this exercise")
-    assert text.endswith("Running: test_b")
-
-    passed, text = judge_tests([start(a)], 3, False, 60, output)
-    assert not passed and text.startswith("The test process exited with status 3 while running test_a: "
-                                          "the code exited the interpreter")
-
-    passed, text = judge_tests([], 4, False, 60, output)
-    assert not passed and "No test ran" in text and "pytest said something" in text
-
-    passed, text = judge_tests([start(a), outcome(a, "skipped", "no data", when="setup")], 0, False, 60, output)
-    assert not passed and "Every test was skipped: no data" in text
+    assert message.splitlines() == ["y: 1 of 3 values differ from the right ones.", "n is wrong.", "result: name is missing."]
+    assert "2.0" not in message and "4" not in message, "no expected value is shown"
+    shape = judge.encode({"y": np.zeros((3, 1)), "n": 4, "name": "relu"})
+    assert judge.verdict(module, SQUARE, shape, expected) == (False, "y has shape (3, 1), expected (3,).")
+    assert not judge.verdict(module, SQUARE, {"y": None, "n": 4, "name": "relu"}, expected)[0]
 
 
-def test_failure_messages_drop_pytests_explanations_and_memory_addresses():
-    message = ("AssertionError: Tanh.backward should return 0.42, got 0.24\nassert False\n"
-               " +  where False = <function allclose at 0x7fae19c42ab0>(1, 2)")
-    assert readable(message) == "AssertionError: Tanh.backward should return 0.42, got 0.24"
-    bare = "assert 3 == 4\n +  where 3 = <function f at 0x7f00aa>()"
-    assert readable(bare) == "assert 3 == 4\n +  where 3 = <function f>()"
+def test_a_report_holds_plain_data_only():
+    assert judge.decode({"__array__": "<f8", "shape": [2], "data": [1, 2]}).tolist() == [1.0, 2.0]
+    for forged in ({"__array__": "|O", "shape": [1], "data": [1]}, {"__array__": "<U3", "shape": [1], "data": ["a"]}):
+        with pytest.raises(ValueError):
+            judge.decode(forged)
+    assert judge.verdict(None, SQUARE, {"__array__": "|O", "shape": [1], "data": [1]}, judge.encode(np.ones(1)))[1] \
+        .startswith("The result could not be read")
+    assert judge.parse_report(b'{"event": "probe"}') == {"event": "probe"}
+    assert judge.parse_report(b"not json") is None and judge.parse_report(b"[1, 2]") is None
 
 
-def test_verdicts_on_notebook_cells():
-    section = Section("2.1", "Square it", 3, answers=[3], checks=[4, 5])
-    ok = {i: {"status": "ok", "stdout": "", "stderr": ""} for i in (3, 4, 5)}
-    ok[5]["stdout"] = "right\n"
-    assert judge_cells(SQUARE, section, ok, None, 60) == (True, "The answer and check cells ran without error.\nright")
-
-    warned = {**ok, 3: {"status": "ok", "stdout": "", "stderr": "careful\n"}}
-    passed, text = judge_cells(SQUARE, section, warned, None, 60)
-    assert passed and "wrote to stderr" in text and "careful" in text
-
-    stub = {**ok, 3: {"status": "error", "ename": "NotImplementedError", "evalue": "Exercise 2.1: Square it",
-                      "traceback": ""}}
-    passed, text = judge_cells(SQUARE, section, stub, None, 60)
-    assert not passed and text.startswith("The answer cell (cell 3) raised NotImplementedError: Exercise 2.1")
-
-    wrong = {**ok, 5: {"status": "error", "ename": "AssertionError", "evalue": "y = 15, expected 16",
-                       "traceback": "Traceback\n  check()\nAssertionError: y = 15, expected 16"}}
-    passed, text = judge_cells(SQUARE, section, wrong, None, 60)
-    assert not passed and text.splitlines()[0] == "The check cell (cell 5) raised AssertionError: y = 15, expected 16"
-
-    for record, reason in [({"status": "timeout"}, "still running after 60 s"),
-                           ({"status": "error", "ename": "TimeLimitReached", "evalue": ""}, "still running after 60 s"),
-                           ({"status": "died"}, "The kernel died while running the answer cell")]:
-        passed, text = judge_cells(SQUARE, section, {**ok, 3: record}, None, 60)
-        assert not passed and reason in text
-    passed, text = judge_cells(SQUARE, section, {3: ok[3]}, {"event": "died"}, 60)
-    assert not passed and text == "The check cell (cell 4) did not run."
+def test_every_exercise_of_the_book_has_a_judge_and_its_inputs_follow_the_seed():
+    book = load_book(ROOT)
+    for exercise in book.exercises:
+        module = judge.load_judges(ROOT, exercise.chapter)
+        assert judge.has_judge(module, exercise), f"{judge.judges_path(ROOT, exercise.chapter)}: no probe for {exercise.id}"
+        if hasattr(module, f"inputs_{judge.name(exercise)}"):
+            first, again = (judge.grading_inputs(module, exercise, 0) for _ in range(2))
+            assert first == again, f"exercise {exercise.id}: the same seed gives other inputs"
+            assert judge.grading_inputs(module, exercise, 1) != first, f"exercise {exercise.id}: the seed changes nothing"
 
 
 # --- reports ---------------------------------------------------------------------------------------------
@@ -306,45 +292,44 @@ def test_verdicts_on_notebook_cells():
 
 def results():
     double = Exercise("1.1", "Double", 1, 2, "package", "framework/ops.py")
-    return [Result(double, True, "All 2 tests passed."),
-            Result(SQUARE, False, "The answer cell (cell 3) raised NotImplementedError\n" + "more\n" * 50)]
+    return [Result(double, True, "Right on the grader's inputs."),
+            Result(SQUARE, False, "On the grader's inputs your answer raised NotImplementedError\n" + "more\n" * 50)]
 
 
 def test_results_json_follows_gradescopes_format():
     data = gradescope_results(results(), 12.6)
-    assert format_problems(data) == []
+    jsonschema.validate(data, GRADESCOPE_SCHEMA)
     assert data["score"] == 2 and data["execution_time"] == 13
     assert [t["number"] for t in data["tests"]] == ["1.1", "2.1"]
     assert data["tests"][1] == {
         "name": "Exercise 2.1: Square it", "number": "2.1", "score": 0, "max_score": 3, "status": "failed",
         "output": data["tests"][1]["output"], "visibility": "visible"}
-    assert len(data["tests"][1]["output"].splitlines()) <= 41
-    json.dumps(data)
-    try:
-        import jsonschema
-    except ImportError:
-        return
-    jsonschema.validate(data, GRADESCOPE_SCHEMA)
+    assert len(data["tests"][1]["output"].splitlines()) == 26 and data["tests"][1]["output"].endswith("(26 more lines)")
 
 
-def test_the_format_check_catches_mistakes():
-    good = gradescope_results(results(), 1)
-    cases = [
-        ({**good, "score": "2"}, "results.score = '2' is not a number"),
-        ({**good, "visibility": "everyone"}, "expected one of"),
-        ({**good, "tests": [{**good["tests"][0], "score": 5}]}, "exceeds max_score"),
-        ({**good, "tests": [{k: v for k, v in good["tests"][0].items() if k != "max_score"}]}, "'max_score' is missing"),
-        ({**good, "tests": [{**good["tests"][0], "points": 1}]}, "unknown field 'points'"),
-        ({**good, "score": 7}, "not the sum"),
-        ({k: v for k, v in good.items() if k != "tests"}, "'tests' is missing"),
-    ]
-    for data, message in cases:
-        problems = format_problems(data)
-        assert any(message in p for p in problems), (message, problems)
+@pytest.mark.parametrize("change, field", [
+    ({"score": "2"}, "score"), ({"visibility": "everyone"}, "visibility"), ({"points": 1}, "points"),
+    ({"tests": [{"name": "x", "score": 1}]}, "max_score"), ({"tests": None}, "tests")])
+def test_the_schema_refuses_what_gradescope_refuses(change, field):
+    data = {**gradescope_results(results(), 1), **change}
+    with pytest.raises(jsonschema.ValidationError, match=field):
+        jsonschema.validate(data, GRADESCOPE_SCHEMA)
+
+
+def test_student_output_is_truncated():
+    kept = short("a" * 5000 + "\n" + "line\n" * 100, 25)
+    assert len(kept) == 26 and kept[0].endswith(" ...") and len(kept[0]) < 300 and kept[-1] == "... (76 more lines)"
+
+
+def test_results_are_written_in_one_step(tmp_path):
+    target = tmp_path / "results" / "results.json"
+    write_atomically(target, "first\n")
+    write_atomically(target, "second\n")
+    assert target.read_text() == "second\n" and [p.name for p in target.parent.iterdir()] == ["results.json"]
 
 
 def test_the_table_shows_points_and_the_first_lines_of_each_failure():
-    text = table(results(), "submission")
+    text = table(results(), "submission", note="the grader cannot drop privileges")
     lines = text.splitlines()
     assert lines[0] == "Grades of submission"
     assert re.search(r"1\.1\s+Double\s+2 / 2\s+passed", text)
@@ -352,5 +337,5 @@ def test_the_table_shows_points_and_the_first_lines_of_each_failure():
     assert re.search(r"total\s+2 / 5", text)
     failures = lines[lines.index("Failures:") + 1 :]
     assert failures[0] == "  Exercise 2.1: Square it"
-    assert failures[1] == "    The answer cell (cell 3) raised NotImplementedError"
-    assert failures[-1].strip().startswith("... (")
+    assert failures[1] == "    On the grader's inputs your answer raised NotImplementedError"
+    assert lines[-1] == "Note: the grader cannot drop privileges"

@@ -1,0 +1,276 @@
+"""A cheating student against the grader: each attack earns nothing and changes no other grade.
+
+Every submission below writes only inside the answer regions and answer
+cells of the small book of test_grading.py, and knows everything public
+(the tests, the check cells, the grader's code, where the reference is).
+Each is graded end to end, together with an honest answer to another
+exercise; then
+
+- the attacked exercise earns no point and the honest one earns its own;
+- no process of the submission is left running;
+- the grader's files, the reference and the installed packages are unchanged,
+  and nothing the submission wrote stays in the shared temporary folders;
+- an untouched submission graded afterwards gets its full grade.
+
+Attacks that only a grader running as root can stop (reading or writing
+files of the grader's user, signalling the grader) are skipped otherwise.
+"""
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_grading import TIMEOUT, copy_edition, fill_cell, fill_region, grades, mini, mini_student  # noqa: F401
+from tools.chapters import ROOT
+from tools.grade import grade
+from tools.grading.sandbox import FIRST_UID, _processes, is_root
+
+pytestmark = pytest.mark.slow
+
+ROOT_ONLY = pytest.mark.skipif(not is_root(), reason="only a grader running as root can keep the student's code "
+                                                    "from the files and processes of its own user")
+HONEST = {"1.1": 1, "1.2": 2, "1.3": 2, "1.4": 1}
+
+
+@pytest.fixture
+def drop():
+    """A folder every user may write to, outside the grader's folders (for pid files and a careless results file)."""
+    folder = Path(tempfile.mkdtemp(prefix="redteam-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def package_attack(body):
+    """The lines of an answer to exercise 1.1 (double)."""
+    return textwrap.dedent(body).strip().splitlines()
+
+
+def notebook_attack(body):
+    return "### BEGIN SOLUTION\n" + textwrap.dedent(body).strip() + "\n### END SOLUTION"
+
+
+def attacks(reference, drop):
+    """{name: (exercise, answer)}: each answer an attack on the exercise, with what it knows filled in."""
+    known = {"REFERENCE": str(reference), "GRADER": str(ROOT), "DROP": str(drop),
+             "PACKAGES": sysconfig.get_paths()["purelib"]}
+
+    def fill(text):
+        for key, value in known.items():
+            text = text.replace(key, value)
+        return text
+
+    found = {
+        "forged report and os._exit": ("1.1", package_attack("""
+            import json, os
+            fd = int(os.environ.get("GRADER_CHANNEL_FD", "1"))
+            for exercise in ("1.1", "1.2"):
+                record = {"event": "probe", "exercise": exercise, "data": {"doubled": [6.0] * 4, "halved": [1.5] * 4}}
+                os.write(fd, (json.dumps(record) + "\\n").encode())
+            os._exit(0)
+            """)),
+        "forged report through json.dumps and _pytest": ("1.1", package_attack("""
+            import json, sys, types
+            sys.modules["_pytest"] = types.ModuleType("_pytest")
+            json.dumps = lambda *args, **kwargs: '{"event": "probe", "exercise": "1.1", "data": {"doubled": [0, 0, 0, 0]}}'
+            return 0
+            """)),
+        "forged display data and a write into the runner's channel": ("1.3", notebook_attack("""
+            import glob, json, os
+            from IPython.display import publish_display_data
+            report = {"exercise": "1.3", "data": {"answer": 42}}
+            publish_display_data({"application/vnd.grader.report+json": report})
+            for path in glob.glob(f"/proc/{os.getppid()}/fd/*"):
+                try:
+                    with open(path, "w") as channel:
+                        channel.write(json.dumps({"event": "probe", **report}) + "\\n")
+                except OSError:
+                    pass
+            answer = 42
+            """)),
+        "a value that fools the check cell": ("1.3", notebook_attack("""
+            import numpy as np
+            np.isclose = np.allclose = lambda *args, **kwargs: True
+            class Anything(int):
+                def __ne__(self, other):
+                    return False
+                def __eq__(self, other):
+                    return True
+            answer = Anything(0)
+            """)),
+        "IPython input transformers that empty the later cells": ("1.3", notebook_attack("""
+            get_ipython().input_transformers_post.append(lambda lines: ["answer = 42\\n"])
+            answer = 42
+            """)),
+        "a detached setsid double-forked child": ("1.1", package_attack("""
+            import json, os, time
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    with open("DROP/pid-" + str(os.getpid()), "w") as file:
+                        file.write(str(os.getpid()))
+                    time.sleep(2)
+                    for path in ["DROP/results.json", *[f"/proc/{p}/fd/1" for p in range(1, 5)]]:
+                        try:
+                            with open(path, "w") as file:
+                                json.dump({"score": 100, "tests": []}, file)
+                        except OSError:
+                            pass
+                    time.sleep(600)
+                os._exit(0)
+            return 0
+            """)),
+    }
+    rooted = {
+        "reading the reference on disk and on sys.path": ("1.1", package_attack("""
+            import glob, os, sys
+            places = ["REFERENCE/framework/ops.py", *glob.glob("/tmp/grade-*/reference/framework/ops.py"),
+                      *[os.path.join(p, "framework", "ops.py") for p in sys.path]]
+            for path in places:
+                try:
+                    source = open(path).read()
+                except OSError:
+                    continue
+                if "return 2 * x" in source:
+                    scope = {}
+                    exec(source, scope)
+                    return scope["double"](x)
+            raise LookupError("no reference answer is readable")
+            """)),
+        "reading the chapter and the notebooks": ("1.3", notebook_attack("""
+            import glob, re
+            answer = None
+            for path in ["REFERENCE/chapters/01_mini.md", *glob.glob("../chapters/*.md"), *glob.glob("../notebooks/*"),
+                         *glob.glob("/tmp/grade-*/reference/chapters/*.md"), *glob.glob("REFERENCE/notebooks/*")]:
+                try:
+                    text = open(path).read()
+                except OSError:
+                    continue
+                for expression in re.findall(r"answer = (b\\w+ \\+ \\d+)", text):
+                    answer = eval(expression)
+            """)),
+        "writing to the grader, the reference and the installed packages": ("1.1", package_attack("""
+            import glob, os
+            os.makedirs("/tmp/redteam-planted/sitecustomize", exist_ok=True)
+            open("/var/tmp/redteam-planted.py", "w").close()
+            targets = ["GRADER/tools/grading/judge.py", "GRADER/tools/grade.py", "REFERENCE/tests/judges/chapter_01.py",
+                       "REFERENCE/framework/ops.py", "PACKAGES/sitecustomize.py", "PACKAGES/redteam.pth",
+                       *glob.glob("/tmp/grade-*/reference/tests/judges/chapter_01.py")]
+            for path in targets:
+                try:
+                    with open(path, "a") as file:
+                        file.write("\\nraise SystemExit('the grader was changed')\\n")
+                except OSError:
+                    pass
+            return 0
+            """)),
+        "signals to the grader and a fork bomb": ("1.1", package_attack("""
+            import os, signal
+            for pid in range(2, 100000):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for _ in range(400):
+                try:
+                    os.fork()
+                except OSError:
+                    break
+            return 0
+            """)),
+    }
+    return {name: (exercise, fill(answer) if isinstance(answer, str) else [fill(line) for line in answer])
+            for name, (exercise, answer) in {**found, **rooted}.items()}, set(rooted)
+
+
+ATTACKS = ["forged report and os._exit", "forged report through json.dumps and _pytest",
+           "forged display data and a write into the runner's channel", "a value that fools the check cell",
+           "IPython input transformers that empty the later cells", "reading the reference on disk and on sys.path",
+           "reading the chapter and the notebooks", "writing to the grader, the reference and the installed packages",
+           "signals to the grader and a fork bomb"]
+
+
+def fingerprint(*folders):
+    """A hash of every file under ``folders`` (the grader's code, the reference) and of the packages' top level."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path).encode() + path.read_bytes())
+    digest.update("\n".join(sorted(os.listdir(sysconfig.get_paths()["purelib"]))).encode())
+    return digest.hexdigest()
+
+
+def leftover():
+    """Living processes of the student user ids given out by this process, and its living descendants."""
+    table = _processes()
+    children = {}
+    for pid, (_, parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        todo += children.get(pid, [])
+    mine = FIRST_UID + 100 * (os.getpid() % 4_000_000)  # the user ids a grader in this process gives out
+    found |= {pid for pid, (uid, _, _) in table.items() if mine <= uid < mine + 100}
+    return {pid for pid in found if table[pid][2] != "Z"}
+
+
+def attacked_submission(mini_student, tmp_path, exercise, answer):
+    submission = copy_edition(mini_student, tmp_path)
+    fill_region(submission, "framework/ops.py", 1, ["return x / 2"])  # an honest answer to 1.2
+    if exercise == "1.1":
+        fill_region(submission, "framework/ops.py", 0, answer)
+    else:
+        fill_cell(submission / "notebooks" / "01_mini.ipynb", "exercise-1-3", answer)
+    return submission
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_an_attack_earns_nothing_and_changes_no_other_grade(name, mini, mini_student, tmp_path, drop):
+    found, root_only = attacks(mini, drop)
+    if name in root_only and not is_root():
+        pytest.skip("only a grader running as root keeps the student's code from its own user's files and processes")
+    exercise, answer = found[name]
+    submission = attacked_submission(mini_student, tmp_path, exercise, answer)
+    before = fingerprint(ROOT / "tools", mini)
+    wanted = [exercise, "1.2"]
+    results = grade(submission, reference=mini, wanted=wanted, timeout=TIMEOUT)
+    assert grades(results) == {exercise: 0, "1.2": 2}, [r.output for r in results]
+    assert leftover() == set()
+    assert fingerprint(ROOT / "tools", mini) == before, "the grader or the reference was changed"
+    assert not Path(sysconfig.get_paths()["purelib"], "sitecustomize.py").exists()
+    assert not Path("/tmp/redteam-planted").exists() and not Path("/var/tmp/redteam-planted.py").exists(), \
+        "files of the student's user outlive the grading"
+    assert grades(grade(mini, reference=mini, wanted=wanted, timeout=TIMEOUT)) == {e: HONEST[e] for e in wanted}
+
+
+def test_a_detached_child_is_dead_before_the_results_are_written(mini, mini_student, tmp_path, drop):
+    found, _ = attacks(mini, drop)
+    exercise, answer = found["a detached setsid double-forked child"]
+    submission = attacked_submission(mini_student, tmp_path, exercise, answer)
+    results = drop / "results.json"
+    command = [sys.executable, "-m", "tools.grade", str(submission), "--reference", str(mini), "--quiet",
+               "--timeout", str(TIMEOUT), "--json", str(results), "--exercises", exercise, "1.2"]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1, run.stdout + run.stderr
+    written = results.read_text()
+    children = [int(p.read_text()) for p in drop.glob("pid-*")]
+    assert children, "the attack started its child"
+    time.sleep(3)  # longer than the child waits before it writes
+    assert results.read_text() == written
+    assert {t["number"]: t["score"] for t in json.loads(written)["tests"]} == {"1.1": 0, "1.2": 2}
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "the child survived the grader"
+    assert grades(grade(mini, reference=mini, wanted=[exercise, "1.2"], timeout=TIMEOUT)) == {"1.1": 1, "1.2": 2}
