@@ -35,6 +35,10 @@ MODULE_CHAPTERS = {
     "framework.autograd.draw": 3,
     "framework.autograd.gradcheck": 4,
     "framework.nn.*": 6,
+    "framework.nn.conv": 9,
+    "framework.nn.pooling": 9,
+    "framework.nn.normalization": 9,
+    "framework.nn.dropout": 9,
     "framework.optim.*": 7,
     "framework.data.*": 8,
     # Generated toy data (XOR, spirals, lines) imports only NumPy, so the
@@ -43,6 +47,7 @@ MODULE_CHAPTERS = {
     "framework.train": 8,
     "framework.metrics": 8,
     "framework.checkpoint": 8,
+    "framework.convnet": 9,
     "framework.autograd.functional": 10,
     "framework.autograd.gradgradcheck": 10,
     "framework.nn.embedding": 11,

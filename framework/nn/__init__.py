@@ -41,10 +41,17 @@ __all__ = [
     "init",
 ]
 
-# Layers of later chapters are loaded on first use (``nn.LSTM`` imports
-# framework.nn.rnn then), so that importing framework.nn loads only the code
-# of Chapter 6 and a chapter never depends on a later one.
+# Layers of later chapters are loaded on first use (``nn.Conv2d`` imports
+# framework.nn.conv then, ``nn.LSTM`` framework.nn.rnn), so that importing
+# framework.nn loads only the code of Chapter 6 and a chapter never depends on
+# a later one, while the names work as in PyTorch.
 LATER_LAYERS = {
+    "Conv2d": "framework.nn.conv",
+    "MaxPool2d": "framework.nn.pooling",
+    "AvgPool2d": "framework.nn.pooling",
+    "BatchNorm1d": "framework.nn.normalization",
+    "BatchNorm2d": "framework.nn.normalization",
+    "Dropout": "framework.nn.dropout",
     "Embedding": "framework.nn.embedding",
     "RNN": "framework.nn.rnn",
     "RNNCell": "framework.nn.rnn",
@@ -56,7 +63,7 @@ LATER_LAYERS = {
 
 
 def __getattr__(name):
-    """``nn.LSTM`` and the other layers of later chapters, imported when first used."""
+    """``nn.Conv2d``, ``nn.LSTM`` and the other layers of later chapters, imported when first used."""
     module_name = LATER_LAYERS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'framework.nn' has no attribute {name!r}")

@@ -452,3 +452,32 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     values = _target_array(target, logits, name)
     _check_same_shape(logits.shape, values.shape, name)
     return BCEWithLogitsFunction(values, reduction)(logits)
+
+
+# ---------------------------------------------------------------------------
+# Functions of later chapters
+# ---------------------------------------------------------------------------
+
+# Convolution, pooling, batch normalisation and dropout belong to Chapter 9
+# and live in its modules; ``F.conv2d`` imports ``framework.nn.conv`` the
+# first time it is asked for, so this module runs only Chapter 6's code.
+LATER_FUNCTIONS = {
+    "conv2d": "framework.nn.conv",
+    "conv_transpose2d": "framework.nn.conv",
+    "max_pool2d": "framework.nn.pooling",
+    "avg_pool2d": "framework.nn.pooling",
+    "batch_norm": "framework.nn.normalization",
+    "dropout": "framework.nn.dropout",
+}
+
+
+def __getattr__(name):
+    """Load a function of a later chapter on first use (PEP 562)."""
+    import importlib
+
+    module = LATER_FUNCTIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'framework.nn.functional' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -228,10 +228,19 @@ class Module:
     # -- saving and loading ------------------------------------------------------------
 
     def _state_tensors(self):
-        """Name -> the object holding each saved value (parameters, then buffers)."""
-        entries = dict(self.named_parameters())
-        for name, buffer in self.named_buffers():
-            entries[name] = buffer
+        """Name -> the object holding each saved value.
+
+        Module by module, its parameters and then its buffers: PyTorch's
+        order, so the two frameworks' state dicts list the same names alike.
+        """
+        held = dict(self.named_parameters())
+        held.update(self.named_buffers())
+        entries = {}
+        for module_name, module in self.named_modules():
+            for name in (*module._parameters, *module._buffers):
+                full = f"{module_name}.{name}" if module_name else name
+                if full in held:
+                    entries[full] = held[full]
         return entries
 
     def state_dict(self):
