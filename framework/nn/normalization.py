@@ -76,6 +76,21 @@ class BatchNormFunction(Function):
         gb = gy.sum(axis=self.axes) if needs[2] else None
         return gx, gw, gb
 
+    def composite(self, x, *affine):
+        """The same normalisation from recorded operations, for second derivatives (Chapter 10).
+
+        ``backward`` uses ``x_hat`` and ``inv_std``, which are computed from
+        ``x`` but are not ``x`` itself; differentiating the gradient needs
+        them as functions of ``x``, so the whole layer is written out again.
+        """
+        centred = x - x.mean(axis=self.axes, keepdims=True)
+        variance = (centred * centred).mean(axis=self.axes, keepdims=True)
+        x_hat = centred / (variance + self.eps) ** 0.5
+        if not affine:
+            return x_hat
+        weight, bias = affine
+        return x_hat * weight.reshape(self.shape) + bias.reshape(self.shape)
+
 
 def _values(x):
     return x.data if isinstance(x, Tensor) else x
