@@ -58,6 +58,7 @@ CASES = [
 ]
 
 
+@pytest.mark.exercise("2.1")
 @pytest.mark.parametrize("name, function, value, result, gradient", CASES, ids=[c[0] for c in CASES])
 def test_nan_and_inf_are_results_without_warnings(name, function, value, result, gradient):
     with warnings.catch_warnings():
@@ -67,6 +68,7 @@ def test_nan_and_inf_are_results_without_warnings(name, function, value, result,
     np.testing.assert_array_equal(g, np.asarray(gradient, dtype=g.dtype))
 
 
+@pytest.mark.exercise("2.1")
 def test_a_fresh_process_prints_nothing_on_stderr():
     script = textwrap.dedent(
         """
@@ -155,6 +157,7 @@ def test_inside_a_module_the_line_is_the_users_call():
     assert "layer(inputs)  # the user's line" in message
 
 
+@pytest.mark.exercise("2.1")
 def test_finite_computations_run_unchanged_in_anomaly_mode():
     x = leaf([0.5, 2.0])
     with detect_anomaly():

@@ -73,6 +73,7 @@ def test_a_layer_multiplies_variance_by_n_in_forward_and_n_out_backward(variance
     assert np.isclose(x.grad.data.var() / g.var(), n_out * variance, rtol=0.1)
 
 
+@pytest.mark.exercise("4.1")
 def test_a_saturated_tanh_stack_makes_gradients_grow_towards_the_input():
     """Ten tanh layers of 256 with N(0, 1) weights: saturated, yet the gradient explodes."""
     init.manual_seed(0)

@@ -241,6 +241,7 @@ def outputs_with(path, wanted):
             for output in cell.outputs if wanted(output.get("data", {}))]
 
 
+@pytest.mark.exercise("4.2")
 def test_a_solution_is_hidden_until_its_button_is_clicked(site, browser):
     import nbformat
     from selenium.webdriver.common.by import By

@@ -138,6 +138,7 @@ def test_a_stub_is_not_a_solution():
     assert site.solution_cells(notebook) == [1]
 
 
+@pytest.mark.exercise("4.2")
 @pytest.mark.slow
 def test_the_site_of_a_student_edition_has_no_solutions(tmp_path):
     from tools.student import write_student_edition
