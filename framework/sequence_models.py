@@ -186,8 +186,6 @@ def time_lstm_step(steps=32, batch=32, input_size=16, hidden_size=64, repeats=30
     times each, so that a busy machine slows them alike. Returns a dict
     name -> seconds (no "pytorch" entry without PyTorch).
     """
-    import time
-
     from framework.autograd.tensor import Tensor
     from framework.nn.rnn import unrolled
 
@@ -207,13 +205,7 @@ def time_lstm_step(steps=32, batch=32, input_size=16, hidden_size=64, repeats=30
     torch_step = _torch_lstm_step(layer, x, weights)
     if torch_step is not None:
         runs["pytorch"] = torch_step
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, step in runs.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in times.items()}
+    return _median_seconds_in_turns(runs, repeats)
 
 
 def _torch_lstm_step(layer, x, weights):
@@ -246,8 +238,6 @@ def time_char_model_step(vocabulary_size=27, embedding_dim=16, hidden_size=64, s
     the same computation. The two take turns, ``repeats`` times. Returns a
     dict name -> seconds ("framework", and "pytorch" when installed).
     """
-    import time
-
     rng = np.random.default_rng(seed)
     model = CharModel(vocabulary_size, embedding_dim, hidden_size, seed=seed)
     inputs = rng.integers(0, vocabulary_size, size=(steps, batch))
@@ -268,13 +258,7 @@ def time_char_model_step(vocabulary_size=27, embedding_dim=16, hidden_size=64, s
         if not math.isclose(first_ours, first_theirs, rel_tol=1e-4):
             raise AssertionError(f"time_char_model_step: the losses differ: {first_ours} and {first_theirs}")
         runs["pytorch"] = theirs
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, step in runs.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in times.items()}
+    return _median_seconds_in_turns(runs, repeats)
 
 
 def _torch_char_model_step(model, inputs, targets):
@@ -304,3 +288,20 @@ def _torch_char_model_step(model, inputs, targets):
         return loss.item()
 
     return step
+
+
+def _median_seconds_in_turns(runs, repeats):
+    """Median seconds of each of ``runs`` (name -> function), called in turn ``repeats`` times.
+
+    Taking turns exposes every contender to the same load of the machine,
+    so the ratios between them are fair even when the load changes.
+    """
+    import time
+
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, step in runs.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
