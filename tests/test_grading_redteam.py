@@ -274,3 +274,19 @@ def test_a_detached_child_is_dead_before_the_results_are_written(mini, mini_stud
     assert {t["number"]: t["score"] for t in json.loads(written)["tests"]} == {"1.1": 0, "1.2": 2}
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "the child survived the grader"
     assert grades(grade(mini, reference=mini, wanted=[exercise, "1.2"], timeout=TIMEOUT)) == {"1.1": 1, "1.2": 2}
+
+
+def test_an_unreadable_answer_region_does_not_hand_out_the_reference(mini, mini_student, tmp_path):
+    """A marker line written inside an answer makes the file's answers unreadable: they become stubs, not the
+    reference's, or another answer could read them and show them in its error message."""
+    submission = copy_edition(mini_student, tmp_path)
+    fill_region(submission, "framework/ops.py", 0, ["### BEGIN SOLUTION", "return 0"])
+    fill_cell(submission / "notebooks" / "01_mini.ipynb", "exercise-1-3", notebook_attack("""
+        import framework.ops, inspect
+        raise LookupError(inspect.getsource(framework.ops))
+        """))
+    results = grade(submission, reference=mini, wanted=["1.1", "1.2", "1.3"], timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 0, "1.2": 0, "1.3": 0}, [r.output for r in results]
+    leaked = [r.output for r in results if "2 * x" in r.output or "x / 2" in r.output]
+    assert leaked == [], leaked
+    assert "def unrelated" in results[2].output, "the answer read the package"

@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from tools.chapters import ROOT, Chapter, find_chapters, prepare_kernel_environment
-from tools.exercises import TableError, dedented, exercise_sections, find_regions, load_book, region_body, select
+from tools.exercises import (TableError, dedented, exercise_sections, find_regions, load_book, region_body, select,
+                             stub_line)
 from tools.grading import judge, report, workspace
 from tools.grading.probe import TIME_LIMIT
 from tools.grading.report import Result
@@ -113,8 +114,10 @@ class Grading:
         answers, found = {}, []
         for exercise in exercises:
             regions, problem = package_answers(self.submission, self.book, exercise)
-            if problem:
+            if problem:  # its regions hold the stub, not the reference's answer, which other answers could read
                 results[exercise.id] = Result(exercise, output=problem)
+                answers.setdefault(exercise.where, {}).update(
+                    {r.region: [stub_line(exercise, r.region.indent)] for r in self.book.regions_of(exercise)})
             else:
                 answers.setdefault(exercise.where, {}).update(regions)
                 found.append(exercise)
