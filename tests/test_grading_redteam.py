@@ -290,3 +290,20 @@ def test_an_unreadable_answer_region_does_not_hand_out_the_reference(mini, mini_
     leaked = [r.output for r in results if "2 * x" in r.output or "x / 2" in r.output]
     assert leaked == [], leaked
     assert "def unrelated" in results[2].output, "the answer read the package"
+
+
+@ROOT_ONLY
+def test_files_left_in_any_folder_every_user_may_write_are_removed(mini, mini_student, tmp_path, drop):
+    """/run/lock and a world-writable folder inside /tmp keep nothing of the student (they could fill the disk)."""
+    planted = [Path("/run/lock") / drop.name, drop / "nested" / "redteam-planted"]
+    (drop / "nested").mkdir()
+    (drop / "nested").chmod(0o1777)
+    answer = package_attack(f"""
+        for path in {[str(p) for p in planted]!r}:
+            open(path, "w").write("x" * 1000)
+        return 2 * x
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.1", answer)
+    results = grade(submission, reference=mini, wanted=["1.1"], timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 1}, [r.output for r in results]
+    assert [p for p in planted if p.exists()] == []

@@ -31,6 +31,7 @@ FILE_SIZE_LIMIT = 64 * 2**20  # bytes a student process may write to one file
 MEMORY_LIMIT = 8 * 2**30  # bytes of address space of each student process (so that it cannot starve the grader)
 PROCESS_LIMIT = 256  # processes and threads of the student's user id (as root)
 CHANNEL_LIMIT = 16 * 2**20  # bytes of a report read (the rest is dropped)
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")  # every user may write there
 
 
 def is_root():
@@ -196,14 +197,24 @@ class Sandbox:
         raise RuntimeError(f"processes of the student's code survive: {sorted(self._student_processes())}")
 
     def remove_files(self):
-        """As root: remove what the student's user left in the shared temporary folders (it owns nothing else)."""
-        for folder in ("/tmp", "/var/tmp", "/dev/shm") if self.root else ():
-            for entry in Path(folder).iterdir() if os.path.isdir(folder) else ():
-                try:
-                    if entry.lstat().st_uid == self.uid:
-                        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-                except OSError:
-                    pass
+        """As root: remove what the student's user left in the folders every user may write to.
+
+        (It owns nothing else.) Those are the shared temporary folders and
+        any folder inside them that others may write to.
+        """
+        for folder in SHARED_FOLDERS if self.root else ():
+            self._remove_from(Path(folder))
+
+    def _remove_from(self, folder):
+        for entry in folder.iterdir() if folder.is_dir() and not folder.is_symlink() else ():
+            try:
+                status = entry.lstat()
+                if status.st_uid == self.uid:
+                    shutil.rmtree(entry) if stat.S_ISDIR(status.st_mode) else entry.unlink()
+                elif stat.S_ISDIR(status.st_mode) and status.st_mode & stat.S_IWOTH:
+                    self._remove_from(entry)
+            except OSError:
+                pass
 
     def _student_processes(self):
         """The student's user's processes (as root), and every descendant of the grader."""
