@@ -307,3 +307,27 @@ def test_files_left_in_any_folder_every_user_may_write_are_removed(mini, mini_st
     results = grade(submission, reference=mini, wanted=["1.1"], timeout=TIMEOUT)
     assert grades(results) == {"1.1": 1}, [r.output for r in results]
     assert [p for p in planted if p.exists()] == []
+
+
+def test_a_runner_stopped_between_two_cells_does_not_hang_the_grader(mini, mini_student, tmp_path, monkeypatch):
+    """The kernel takes the runner's channel (same user), says its cell is done and stops the runner: the grader
+    stops the notebook soon after, instead of waiting for the time limit of a whole chapter."""
+    monkeypatch.setattr("tools.grade.BOOK_RUN_LIMIT", 120)
+    answer = notebook_attack("""
+        import ctypes, json, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        runner = os.getppid()
+        pidfd = os.pidfd_open(runner)
+        channel = libc.syscall(438, pidfd, int(os.environ["GRADER_CHANNEL_FD"]), 0)  # pidfd_getfd
+        assert channel >= 0, os.strerror(ctypes.get_errno())
+        cell = json.load(open("../.grader/plan.json"))["probe_cells"]
+        for number in sorted(int(n) for n in cell):
+            os.write(channel, (json.dumps({"event": "done", "cell": number - 1}) + "\\n").encode())
+        os.kill(runner, signal.SIGSTOP)
+        answer = base + 2
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.3", answer)
+    results = grade(submission, reference=mini, wanted=["1.3"], timeout=TIMEOUT)
+    assert grades(results) == {"1.3": 0}, [r.output for r in results]
+    assert "after 120 s" not in results[0].output, results[0].output
+    assert leftover() == set()

@@ -37,6 +37,8 @@ DEFAULT_TIMEOUT = 60
 BOOK_CELL_TIMEOUT = 1800  # seconds for a cell of the chapter itself (training on MNIST included)
 BOOK_RUN_LIMIT = 4 * 3600  # seconds a whole chapter may take
 GRACE = 10  # seconds an interrupted cell gets to stop before everything is killed
+KERNEL_START = 120  # seconds the kernel may take to start
+BETWEEN_CELLS = 30  # seconds the runner may take from the end of a cell to the start of the next (or to exit)
 MESSAGE = 300  # characters kept of a text the student's code wrote (an exception's message)
 PROBE = ".grader/probe.py"
 
@@ -232,22 +234,24 @@ class Watch:
     def __init__(self, plan, timeout):
         self.plan, self.timeout = plan, timeout
         self.spent = {e: 0.0 for e in plan["budget"]}
-        self.current = self.since = None
+        self.current, self.since, self.started = None, time.monotonic(), False  # since: the last start or done
 
     def see(self, record):
         cell = str(record.get("cell"))
         if record.get("event") == "start":
-            self.current, self.since = cell, time.monotonic()
+            self.current, self.since, self.started = cell, time.monotonic(), True
         elif record.get("event") == "done":
             record["exercise"] = exercise = self.plan["exercise_of_cell"].get(cell)
             record["role"] = self.plan["roles"].get(cell)
-            if exercise in self.spent and self.since is not None:
+            if exercise in self.spent and self.current is not None:
                 self.spent[exercise] += time.monotonic() - self.since
-            self.current = self.since = None
+            self.current, self.since = None, time.monotonic()
 
     def should_stop(self):
-        if self.current is None:
-            return ""
+        if self.current is None:  # the kernel starting, or the runner between two cells (or stopped there)
+            allowed = BETWEEN_CELLS if self.started else KERNEL_START
+            waited = time.monotonic() - self.since
+            return f"no cell ran for {waited:.0f} s" if waited > allowed else ""
         exercise = self.plan["exercise_of_cell"].get(self.current)
         allowed = self.timeout - self.spent.get(exercise, 0) if exercise else BOOK_CELL_TIMEOUT
         if time.monotonic() - self.since > max(allowed, 1) + GRACE:
