@@ -331,3 +331,28 @@ def test_a_runner_stopped_between_two_cells_does_not_hang_the_grader(mini, mini_
     assert grades(results) == {"1.3": 0}, [r.output for r in results]
     assert "after 120 s" not in results[0].output, results[0].output
     assert leftover() == set()
+
+
+def test_a_runner_stopped_in_a_cell_of_the_book_does_not_hang_the_grader(mini, mini_student, tmp_path, monkeypatch):
+    """The kernel takes the runner's channel, keeps saying a cell of the book has just started and stops the
+    runner: the student's run still ends within a few times the reference's, not at the chapter's time limit."""
+    monkeypatch.setattr("tools.grade.BOOK_RUN_LIMIT", 120)
+    answer = notebook_attack("""
+        import ctypes, json, os, signal, threading, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        runner = os.getppid()
+        channel = libc.syscall(438, os.pidfd_open(runner), int(os.environ["GRADER_CHANNEL_FD"]), 0)  # pidfd_getfd
+        assert channel >= 0, os.strerror(ctypes.get_errno())
+        def forge():
+            while True:
+                os.write(channel, (json.dumps({"event": "start", "cell": 0}) + "\\n").encode())
+                time.sleep(1)
+        threading.Thread(target=forge, daemon=True).start()
+        os.kill(runner, signal.SIGSTOP)
+        answer = base + 2
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.3", answer)
+    results = grade(submission, reference=mini, wanted=["1.3"], timeout=TIMEOUT)
+    assert grades(results) == {"1.3": 0}, [r.output for r in results]
+    assert "after 120 s" not in results[0].output, results[0].output
+    assert leftover() == set()

@@ -38,6 +38,7 @@ BOOK_CELL_TIMEOUT = 1800  # seconds for a cell of the chapter itself (training o
 BOOK_RUN_LIMIT = 4 * 3600  # seconds a whole chapter may take
 GRACE = 10  # seconds an interrupted cell gets to stop before everything is killed
 KERNEL_START = 120  # seconds the kernel may take to start
+SLOWER = 4  # times the reference's time a student's run of a chapter may take (beside its exercises' time)
 BETWEEN_CELLS = 30  # seconds the runner may take from the end of a cell to the start of the next (or to exit)
 MESSAGE = 300  # characters kept of a text the student's code wrote (an exception's message)
 PROBE = ".grader/probe.py"
@@ -173,8 +174,10 @@ class Grading:
             return
         theirs = {e.id: [reference.cells[i].source for i in sections[e.id].answers] for e in pending}
         began = time.monotonic()
-        _, expected, _ = self.run_chapter(chapter, reference, sections, pending, theirs, self.reference, True)
-        run = self.run_chapter(chapter, reference, sections, pending, mine, student_package, False)
+        book, expected, _ = self.run_chapter(chapter, reference, sections, pending, theirs, self.reference, True)
+        # The student's run may take the reference's time a few times over, plus each exercise's own time.
+        limit = min(BOOK_RUN_LIMIT, SLOWER * book.seconds + len(pending) * (self.timeout + GRACE))
+        run = self.run_chapter(chapter, reference, sections, pending, mine, student_package, False, limit=limit)
         clean = True
         for exercise in pending:
             result = self.notebook_result(exercise, expected, *run)
@@ -184,14 +187,14 @@ class Grading:
         for exercise in pending:
             if exercise.id not in results:  # once more, without the other graded exercises' cells
                 alone = self.run_chapter(chapter, reference, sections, [exercise], mine, student_package, False,
-                                         pending)
+                                         pending, limit)
                 results[exercise.id] = self.notebook_result(exercise, expected, *alone)
             results[exercise.id].seconds = (time.monotonic() - began) / len(pending)
 
-    def run_chapter(self, chapter, reference, sections, exercises, sources, package, trusted, alone=()):
+    def run_chapter(self, chapter, reference, sections, exercises, sources, package, trusted, alone=(), limit=None):
         notebook, plan = chapter_run(reference, sections, exercises, sources, self.timeout, alone)
         answers = {e.id: answer_text(sources[e.id]) for e in exercises}
-        return self.run(package, exercises, ["notebook", f"notebooks/{chapter.stem}.ipynb"], BOOK_RUN_LIMIT,
+        return self.run(package, exercises, ["notebook", f"notebooks/{chapter.stem}.ipynb"], limit or BOOK_RUN_LIMIT,
                         trusted, self.inputs(exercises, answers), notebook=notebook, plan=plan,
                         notebook_name=f"{chapter.stem}.ipynb")
 
