@@ -356,3 +356,32 @@ def test_a_runner_stopped_in_a_cell_of_the_book_does_not_hang_the_grader(mini, m
     assert grades(results) == {"1.3": 0}, [r.output for r in results]
     assert "after 120 s" not in results[0].output, results[0].output
     assert leftover() == set()
+
+
+def sysv_objects_of_students():
+    """(kind, id) of the System V shared memory segments, message queues and semaphores of student user ids."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        header = lines[0].split()
+        for line in lines[1:]:
+            fields = dict(zip(header, line.split()))
+            if int(fields["uid"]) >= FIRST_UID:
+                found.append((kind, int(fields[{"shm": "shmid", "msg": "msqid", "sem": "semid"}[kind]])))
+    return found
+
+
+@ROOT_ONLY
+def test_system_v_shared_memory_and_queues_do_not_outlive_the_grading(mini, mini_student, tmp_path):
+    """They are not files and outlive their processes: a submission could keep memory taken from the next ones."""
+    before = sysv_objects_of_students()
+    answer = package_attack("""
+        import ctypes
+        libc = ctypes.CDLL(None)
+        assert libc.shmget(0, 2**20, 0o1600) >= 0 and libc.msgget(0, 0o1600) >= 0 and libc.semget(0, 1, 0o1600) >= 0
+        return 2 * x
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.1", answer)
+    results = grade(submission, reference=mini, wanted=["1.1"], timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 1}, [r.output for r in results]
+    assert sysv_objects_of_students() == before

@@ -26,6 +26,7 @@ from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+IPC_RMID = 0
 FIRST_UID = 2_000_000_000  # student user ids: FIRST_UID + 100 * (grader pid) + n, unused by anyone else
 FILE_SIZE_LIMIT = 64 * 2**20  # bytes a student process may write to one file
 MEMORY_LIMIT = 8 * 2**30  # bytes of address space of each student process (so that it cannot starve the grader)
@@ -204,6 +205,24 @@ class Sandbox:
         """
         for folder in SHARED_FOLDERS if self.root else ():
             self._remove_from(Path(folder))
+        if self.root:
+            self._remove_system_v_objects()
+
+    def _remove_system_v_objects(self):
+        """Remove the student's System V shared memory, message queues and semaphores (they outlive processes)."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        remove = {"shm": lambda number: libc.shmctl(number, IPC_RMID, None),
+                  "msg": lambda number: libc.msgctl(number, IPC_RMID, None),
+                  "sem": lambda number: libc.semctl(number, 0, IPC_RMID)}
+        for kind, remove_one in remove.items():
+            try:
+                header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+            except (OSError, ValueError):
+                continue
+            for row in rows:
+                fields = dict(zip(header.split(), row.split()))
+                if int(fields["uid"]) == self.uid:
+                    remove_one(int(row.split()[1]))  # the second column: shmid, msqid or semid
 
     def _remove_from(self, folder):
         for entry in folder.iterdir() if folder.is_dir() and not folder.is_symlink() else ():
