@@ -385,3 +385,19 @@ def test_system_v_shared_memory_and_queues_do_not_outlive_the_grading(mini, mini
     results = grade(submission, reference=mini, wanted=["1.1"], timeout=TIMEOUT)
     assert grades(results) == {"1.1": 1}, [r.output for r in results]
     assert sysv_objects_of_students() == before
+
+
+def test_an_error_message_cannot_rewrite_the_printed_table(mini, mini_student, tmp_path, capsys):
+    """Terminal control characters in an answer's error message (clear the screen, move the cursor up) are not
+    printed: the teacher reads the grader's table, not one the student drew over it."""
+    from tools.grade import main
+
+    answer = package_attack(r"""
+        raise RuntimeError("\x1b[2J\x1b[H\x1b[8A  1.1  Double  1 / 1  passed\r\x07")
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.1", answer)
+    assert main([str(submission), "--reference", str(mini), "--quiet", "--timeout", str(TIMEOUT),
+                 "--exercises", "1.1"]) == 1
+    printed = capsys.readouterr().out
+    assert "RuntimeError" in printed
+    assert [c for c in printed if not c.isprintable() and c != "\n"] == []
