@@ -48,6 +48,8 @@ def drop():
     """A folder every user may write to, outside the grader's folders (for pid files and a careless results file)."""
     folder = Path(tempfile.mkdtemp(prefix="redteam-"))
     folder.chmod(0o777)
+    (folder / "pids").touch(mode=0o666)  # the grader's own: what the student's user writes in it stays
+    (folder / "pids").chmod(0o666)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -118,8 +120,8 @@ def attacks(reference, drop):
             if os.fork() == 0:
                 os.setsid()
                 if os.fork() == 0:
-                    with open("DROP/pid-" + str(os.getpid()), "w") as file:
-                        file.write(str(os.getpid()))
+                    with open("DROP/pids", "a") as file:
+                        file.write(str(os.getpid()) + "\\n")
                     time.sleep(2)
                     for path in ["DROP/results.json", *[f"/proc/{p}/fd/1" for p in range(1, 5)]]:
                         try:
@@ -267,10 +269,137 @@ def test_a_detached_child_is_dead_before_the_results_are_written(mini, mini_stud
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 1, run.stdout + run.stderr
     written = results.read_text()
-    children = [int(p.read_text()) for p in drop.glob("pid-*")]
+    children = [int(pid) for pid in (drop / "pids").read_text().split()]
     assert children, "the attack started its child"
     time.sleep(3)  # longer than the child waits before it writes
     assert results.read_text() == written
     assert {t["number"]: t["score"] for t in json.loads(written)["tests"]} == {"1.1": 0, "1.2": 2}
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "the child survived the grader"
     assert grades(grade(mini, reference=mini, wanted=[exercise, "1.2"], timeout=TIMEOUT)) == {"1.1": 1, "1.2": 2}
+
+
+def test_an_unreadable_answer_region_does_not_hand_out_the_reference(mini, mini_student, tmp_path):
+    """A marker line written inside an answer makes the file's answers unreadable: they become stubs, not the
+    reference's, or another answer could read them and show them in its error message."""
+    submission = copy_edition(mini_student, tmp_path)
+    fill_region(submission, "framework/ops.py", 0, ["### BEGIN SOLUTION", "return 0"])
+    fill_cell(submission / "notebooks" / "01_mini.ipynb", "exercise-1-3", notebook_attack("""
+        import framework.ops, inspect
+        raise LookupError(inspect.getsource(framework.ops))
+        """))
+    results = grade(submission, reference=mini, wanted=["1.1", "1.2", "1.3"], timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 0, "1.2": 0, "1.3": 0}, [r.output for r in results]
+    leaked = [r.output for r in results if "2 * x" in r.output or "x / 2" in r.output]
+    assert leaked == [], leaked
+    assert "def unrelated" in results[2].output, "the answer read the package"
+
+
+@ROOT_ONLY
+def test_files_left_in_any_folder_every_user_may_write_are_removed(mini, mini_student, tmp_path, drop):
+    """/run/lock and a world-writable folder inside /tmp keep nothing of the student (they could fill the disk)."""
+    planted = [Path("/run/lock") / drop.name, drop / "nested" / "redteam-planted"]
+    (drop / "nested").mkdir()
+    (drop / "nested").chmod(0o1777)
+    answer = package_attack(f"""
+        for path in {[str(p) for p in planted]!r}:
+            open(path, "w").write("x" * 1000)
+        return 2 * x
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.1", answer)
+    results = grade(submission, reference=mini, wanted=["1.1"], timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 1}, [r.output for r in results]
+    assert [p for p in planted if p.exists()] == []
+
+
+def test_a_runner_stopped_between_two_cells_does_not_hang_the_grader(mini, mini_student, tmp_path, monkeypatch):
+    """The kernel takes the runner's channel (same user), says its cell is done and stops the runner: the grader
+    stops the notebook soon after, instead of waiting for the time limit of a whole chapter."""
+    monkeypatch.setattr("tools.grade.BOOK_RUN_LIMIT", 120)
+    answer = notebook_attack("""
+        import ctypes, json, os, signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        runner = os.getppid()
+        pidfd = os.pidfd_open(runner)
+        channel = libc.syscall(438, pidfd, int(os.environ["GRADER_CHANNEL_FD"]), 0)  # pidfd_getfd
+        assert channel >= 0, os.strerror(ctypes.get_errno())
+        cell = json.load(open("../.grader/plan.json"))["probe_cells"]
+        for number in sorted(int(n) for n in cell):
+            os.write(channel, (json.dumps({"event": "done", "cell": number - 1}) + "\\n").encode())
+        os.kill(runner, signal.SIGSTOP)
+        answer = base + 2
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.3", answer)
+    results = grade(submission, reference=mini, wanted=["1.3"], timeout=TIMEOUT)
+    assert grades(results) == {"1.3": 0}, [r.output for r in results]
+    assert "after 120 s" not in results[0].output, results[0].output
+    assert leftover() == set()
+
+
+def test_a_runner_stopped_in_a_cell_of_the_book_does_not_hang_the_grader(mini, mini_student, tmp_path, monkeypatch):
+    """The kernel takes the runner's channel, keeps saying a cell of the book has just started and stops the
+    runner: the student's run still ends within a few times the reference's, not at the chapter's time limit."""
+    monkeypatch.setattr("tools.grade.BOOK_RUN_LIMIT", 120)
+    answer = notebook_attack("""
+        import ctypes, json, os, signal, threading, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        runner = os.getppid()
+        channel = libc.syscall(438, os.pidfd_open(runner), int(os.environ["GRADER_CHANNEL_FD"]), 0)  # pidfd_getfd
+        assert channel >= 0, os.strerror(ctypes.get_errno())
+        def forge():
+            while True:
+                os.write(channel, (json.dumps({"event": "start", "cell": 0}) + "\\n").encode())
+                time.sleep(1)
+        threading.Thread(target=forge, daemon=True).start()
+        os.kill(runner, signal.SIGSTOP)
+        answer = base + 2
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.3", answer)
+    results = grade(submission, reference=mini, wanted=["1.3"], timeout=TIMEOUT)
+    assert grades(results) == {"1.3": 0}, [r.output for r in results]
+    assert "after 120 s" not in results[0].output, results[0].output
+    assert leftover() == set()
+
+
+def sysv_objects_of_students():
+    """(kind, id) of the System V shared memory segments, message queues and semaphores of student user ids."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        header = lines[0].split()
+        for line in lines[1:]:
+            fields = dict(zip(header, line.split()))
+            if int(fields["uid"]) >= FIRST_UID:
+                found.append((kind, int(fields[{"shm": "shmid", "msg": "msqid", "sem": "semid"}[kind]])))
+    return found
+
+
+@ROOT_ONLY
+def test_system_v_shared_memory_and_queues_do_not_outlive_the_grading(mini, mini_student, tmp_path):
+    """They are not files and outlive their processes: a submission could keep memory taken from the next ones."""
+    before = sysv_objects_of_students()
+    answer = package_attack("""
+        import ctypes
+        libc = ctypes.CDLL(None)
+        assert libc.shmget(0, 2**20, 0o1600) >= 0 and libc.msgget(0, 0o1600) >= 0 and libc.semget(0, 1, 0o1600) >= 0
+        return 2 * x
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.1", answer)
+    results = grade(submission, reference=mini, wanted=["1.1"], timeout=TIMEOUT)
+    assert grades(results) == {"1.1": 1}, [r.output for r in results]
+    assert sysv_objects_of_students() == before
+
+
+def test_an_error_message_cannot_rewrite_the_printed_table(mini, mini_student, tmp_path, capsys):
+    """Terminal control characters in an answer's error message (clear the screen, move the cursor up) are not
+    printed: the teacher reads the grader's table, not one the student drew over it."""
+    from tools.grade import main
+
+    answer = package_attack(r"""
+        raise RuntimeError("\x1b[2J\x1b[H\x1b[8A  1.1  Double  1 / 1  passed\r\x07")
+        """)
+    submission = attacked_submission(mini_student, tmp_path, "1.1", answer)
+    assert main([str(submission), "--reference", str(mini), "--quiet", "--timeout", str(TIMEOUT),
+                 "--exercises", "1.1"]) == 1
+    printed = capsys.readouterr().out
+    assert "RuntimeError" in printed
+    assert [c for c in printed if not c.isprintable() and c != "\n"] == []

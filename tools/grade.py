@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from tools.chapters import ROOT, Chapter, find_chapters, prepare_kernel_environment
-from tools.exercises import TableError, dedented, exercise_sections, find_regions, load_book, region_body, select
+from tools.exercises import (TableError, dedented, exercise_sections, find_regions, load_book, region_body, select,
+                             stub_line)
 from tools.grading import judge, report, workspace
 from tools.grading.probe import TIME_LIMIT
 from tools.grading.report import Result
@@ -36,6 +37,9 @@ DEFAULT_TIMEOUT = 60
 BOOK_CELL_TIMEOUT = 1800  # seconds for a cell of the chapter itself (training on MNIST included)
 BOOK_RUN_LIMIT = 4 * 3600  # seconds a whole chapter may take
 GRACE = 10  # seconds an interrupted cell gets to stop before everything is killed
+KERNEL_START = 120  # seconds the kernel may take to start
+SLOWER = 4  # times the reference's time a student's run of a chapter may take (beside its exercises' time)
+BETWEEN_CELLS = 30  # seconds the runner may take from the end of a cell to the start of the next (or to exit)
 MESSAGE = 300  # characters kept of a text the student's code wrote (an exception's message)
 PROBE = ".grader/probe.py"
 
@@ -113,8 +117,10 @@ class Grading:
         answers, found = {}, []
         for exercise in exercises:
             regions, problem = package_answers(self.submission, self.book, exercise)
-            if problem:
+            if problem:  # its regions hold the stub, not the reference's answer, which other answers could read
                 results[exercise.id] = Result(exercise, output=problem)
+                answers.setdefault(exercise.where, {}).update(
+                    {r.region: [stub_line(exercise, r.region.indent)] for r in self.book.regions_of(exercise)})
             else:
                 answers.setdefault(exercise.where, {}).update(regions)
                 found.append(exercise)
@@ -168,8 +174,10 @@ class Grading:
             return
         theirs = {e.id: [reference.cells[i].source for i in sections[e.id].answers] for e in pending}
         began = time.monotonic()
-        _, expected, _ = self.run_chapter(chapter, reference, sections, pending, theirs, self.reference, True)
-        run = self.run_chapter(chapter, reference, sections, pending, mine, student_package, False)
+        book, expected, _ = self.run_chapter(chapter, reference, sections, pending, theirs, self.reference, True)
+        # The student's run may take the reference's time a few times over, plus each exercise's own time.
+        limit = min(BOOK_RUN_LIMIT, SLOWER * book.seconds + len(pending) * (self.timeout + GRACE))
+        run = self.run_chapter(chapter, reference, sections, pending, mine, student_package, False, limit=limit)
         clean = True
         for exercise in pending:
             result = self.notebook_result(exercise, expected, *run)
@@ -179,14 +187,14 @@ class Grading:
         for exercise in pending:
             if exercise.id not in results:  # once more, without the other graded exercises' cells
                 alone = self.run_chapter(chapter, reference, sections, [exercise], mine, student_package, False,
-                                         pending)
+                                         pending, limit)
                 results[exercise.id] = self.notebook_result(exercise, expected, *alone)
             results[exercise.id].seconds = (time.monotonic() - began) / len(pending)
 
-    def run_chapter(self, chapter, reference, sections, exercises, sources, package, trusted, alone=()):
+    def run_chapter(self, chapter, reference, sections, exercises, sources, package, trusted, alone=(), limit=None):
         notebook, plan = chapter_run(reference, sections, exercises, sources, self.timeout, alone)
         answers = {e.id: answer_text(sources[e.id]) for e in exercises}
-        return self.run(package, exercises, ["notebook", f"notebooks/{chapter.stem}.ipynb"], BOOK_RUN_LIMIT,
+        return self.run(package, exercises, ["notebook", f"notebooks/{chapter.stem}.ipynb"], limit or BOOK_RUN_LIMIT,
                         trusted, self.inputs(exercises, answers), notebook=notebook, plan=plan,
                         notebook_name=f"{chapter.stem}.ipynb")
 
@@ -229,22 +237,24 @@ class Watch:
     def __init__(self, plan, timeout):
         self.plan, self.timeout = plan, timeout
         self.spent = {e: 0.0 for e in plan["budget"]}
-        self.current = self.since = None
+        self.current, self.since, self.started = None, time.monotonic(), False  # since: the last start or done
 
     def see(self, record):
         cell = str(record.get("cell"))
         if record.get("event") == "start":
-            self.current, self.since = cell, time.monotonic()
+            self.current, self.since, self.started = cell, time.monotonic(), True
         elif record.get("event") == "done":
             record["exercise"] = exercise = self.plan["exercise_of_cell"].get(cell)
             record["role"] = self.plan["roles"].get(cell)
-            if exercise in self.spent and self.since is not None:
+            if exercise in self.spent and self.current is not None:
                 self.spent[exercise] += time.monotonic() - self.since
-            self.current = self.since = None
+            self.current, self.since = None, time.monotonic()
 
     def should_stop(self):
-        if self.current is None:
-            return ""
+        if self.current is None:  # the kernel starting, or the runner between two cells (or stopped there)
+            allowed = BETWEEN_CELLS if self.started else KERNEL_START
+            waited = time.monotonic() - self.since
+            return f"no cell ran for {waited:.0f} s" if waited > allowed else ""
         exercise = self.plan["exercise_of_cell"].get(self.current)
         allowed = self.timeout - self.spent.get(exercise, 0) if exercise else BOOK_CELL_TIMEOUT
         if time.monotonic() - self.since > max(allowed, 1) + GRACE:

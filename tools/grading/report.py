@@ -29,11 +29,16 @@ class Result:
         return "passed" if self.passed else "failed"
 
 
+def printable(line):
+    """``line`` with each control character (a terminal's escape sequences: clear, move up) shown as ``?``."""
+    return "".join(c if c.isprintable() else " " if c == "\t" else "?" for c in line)
+
+
 def short(text, lines, characters=OUTPUT_CHARACTERS):
     """At most ``lines`` lines and about ``characters`` characters of ``text``, saying how much was left out."""
     kept = text.strip().splitlines()
     total = len(kept)
-    kept = [line if len(line) <= 200 else line[:200] + " ..." for line in kept[:lines]]
+    kept = [line if len(line) <= 200 else line[:200] + " ..." for line in map(printable, kept[:lines])]
     while len("\n".join(kept)) > characters and len(kept) > 1:
         kept.pop()
     if len(kept) < total:

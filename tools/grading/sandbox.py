@@ -26,11 +26,13 @@ from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+IPC_RMID = 0
 FIRST_UID = 2_000_000_000  # student user ids: FIRST_UID + 100 * (grader pid) + n, unused by anyone else
 FILE_SIZE_LIMIT = 64 * 2**20  # bytes a student process may write to one file
 MEMORY_LIMIT = 8 * 2**30  # bytes of address space of each student process (so that it cannot starve the grader)
 PROCESS_LIMIT = 256  # processes and threads of the student's user id (as root)
 CHANNEL_LIMIT = 16 * 2**20  # bytes of a report read (the rest is dropped)
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")  # every user may write there
 
 
 def is_root():
@@ -196,14 +198,42 @@ class Sandbox:
         raise RuntimeError(f"processes of the student's code survive: {sorted(self._student_processes())}")
 
     def remove_files(self):
-        """As root: remove what the student's user left in the shared temporary folders (it owns nothing else)."""
-        for folder in ("/tmp", "/var/tmp", "/dev/shm") if self.root else ():
-            for entry in Path(folder).iterdir() if os.path.isdir(folder) else ():
-                try:
-                    if entry.lstat().st_uid == self.uid:
-                        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-                except OSError:
-                    pass
+        """As root: remove what the student's user left in the folders every user may write to.
+
+        (It owns nothing else.) Those are the shared temporary folders and
+        any folder inside them that others may write to.
+        """
+        for folder in SHARED_FOLDERS if self.root else ():
+            self._remove_from(Path(folder))
+        if self.root:
+            self._remove_system_v_objects()
+
+    def _remove_system_v_objects(self):
+        """Remove the student's System V shared memory, message queues and semaphores (they outlive processes)."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        remove = {"shm": lambda number: libc.shmctl(number, IPC_RMID, None),
+                  "msg": lambda number: libc.msgctl(number, IPC_RMID, None),
+                  "sem": lambda number: libc.semctl(number, 0, IPC_RMID)}
+        for kind, remove_one in remove.items():
+            try:
+                header, *rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+            except (OSError, ValueError):
+                continue
+            for row in rows:
+                fields = dict(zip(header.split(), row.split()))
+                if int(fields["uid"]) == self.uid:
+                    remove_one(int(row.split()[1]))  # the second column: shmid, msqid or semid
+
+    def _remove_from(self, folder):
+        for entry in folder.iterdir() if folder.is_dir() and not folder.is_symlink() else ():
+            try:
+                status = entry.lstat()
+                if status.st_uid == self.uid:
+                    shutil.rmtree(entry) if stat.S_ISDIR(status.st_mode) else entry.unlink()
+                elif stat.S_ISDIR(status.st_mode) and status.st_mode & stat.S_IWOTH:
+                    self._remove_from(entry)
+            except OSError:
+                pass
 
     def _student_processes(self):
         """The student's user's processes (as root), and every descendant of the grader."""
