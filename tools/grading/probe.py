@@ -157,7 +157,7 @@ def run_notebook(path):
                 report = {"exercise": probe_cells[cell_index],
                           "error": record.get("ename", "the probe cell reported nothing") + ": "
                                    + record.get("evalue", "")}
-            write({"event": "probe", **report})
+            write({**report, "event": "probe"})  # the event last: a report cannot rename itself
 
     client = NotebookClient(
         notebook, timeout_func=timeout_for, interrupt_on_timeout=True, allow_errors=True,
