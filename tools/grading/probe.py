@@ -105,7 +105,7 @@ def channel():
 def run_package(exercise_ids):
     write = channel()
     for exercise_id in exercise_ids:
-        write({"event": "probe", "exercise": exercise_id, **result_of(exercise_id, None)})
+        write({**result_of(exercise_id, None), "event": "probe", "exercise": exercise_id})
 
 
 def cell_record(cell, index, reply):
