@@ -48,7 +48,7 @@ import re
 
 import numpy as np
 
-from framework.autograd.tensor import Function, Tensor, topological_order
+from framework.autograd.tensor import Function, Tensor, topological_order, walk_backward
 
 # ---------------------------------------------------------------------------
 # Walking the graph
@@ -667,12 +667,12 @@ def reverse_walk(output, grad):
 def flowing_gradients(output, grad=None):
     """The gradient of ``output`` with respect to every tensor of its graph that requires grad.
 
-    ``reverse_walk`` with its inputs checked: it replays the local backward
-    steps like ``backward()`` but stores nothing in ``.grad``, and returns
-    a dict from each tensor to its gradient (a NumPy array), intermediates
+    The walk of ``backward()`` itself (``walk_backward``), asked to keep
+    every gradient it passes and to store nothing in ``.grad``: returns a
+    dict from each tensor to its gradient (a NumPy array), intermediates
     included, for drawing the reverse graph. The operations must still hold
     their saved values: call it before ``backward()``, or after
-    ``backward(retain_graph=True)``.
+    ``backward(retain_graph=True)``; they keep them afterwards.
     """
     if not output.requires_grad:
         raise ValueError("flowing_gradients: the output does not require grad, so no gradient flows")
@@ -688,5 +688,6 @@ def flowing_gradients(output, grad=None):
                 f"flowing_gradients: {tensor.grad_fn.name} released its saved values in an earlier backward(); "
                 "call flowing_gradients before backward(), or run backward(retain_graph=True)"
             )
-    gradients = reverse_walk(output, np.asarray(grad, dtype=output.dtype))
-    return {tensor: np.asarray(gradient) for tensor, gradient in gradients.items()}
+    gradients = {tensor: None for tensor in topological_order(output) if tensor.requires_grad}
+    walk_backward(output, np.asarray(grad, dtype=output.dtype), retain_graph=True, captured=gradients)
+    return {tensor: np.asarray(gradient) for tensor, gradient in gradients.items() if gradient is not None}
