@@ -334,15 +334,7 @@ def _forward_error(fn, inputs, error):
 
 def _to_array(data, dtype):
     """Floating point by default: integers and booleans become float64."""
-    if isinstance(data, Tensor):
-        data = data.data
-    dtype = _checked_dtype(dtype)
-    try:
-        array = np.asarray(data, dtype=dtype)
-    except (ValueError, TypeError) as error:
-        raise _not_numbers(data, dtype, error) from None
-    if array.dtype.kind not in "biufc":
-        raise _not_numbers(data, dtype, None)
+    array = _checked_array(data, dtype, copy=False)
     if dtype is None and array.dtype.kind not in "fc":
         array = array.astype(np.float64)
     return array
@@ -776,11 +768,16 @@ def array_copy(data, dtype=None):
     Anything that is not numbers (strings, ``None``, rows of different
     lengths) is a TypeError that says so, instead of NumPy's message.
     """
+    return _checked_array(data, dtype, copy=True)
+
+
+def _checked_array(data, dtype, copy):
+    """The numbers in ``data`` as an array of ``dtype`` (a copy if ``copy``), or a TypeError saying what is wrong."""
     if isinstance(data, Tensor):
         data = data.data
     dtype = _checked_dtype(dtype)
     try:
-        array = np.array(data, dtype=dtype)
+        array = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
     except (ValueError, TypeError) as error:
         raise _not_numbers(data, dtype, error) from None
     if array.dtype.kind not in "biufc":
