@@ -49,7 +49,9 @@ class Adam(Optimizer):
             θ ← θ − η m̂ / (√v̂ + ε)
 
         ``state`` holds ``"step"`` (t), ``"exp_avg"`` (m) and
-        ``"exp_avg_sq"`` (v); the arrays are updated in place.
+        ``"exp_avg_sq"`` (v); the arrays are updated in place, and every
+        intermediate result is computed in the parameter's work array, so
+        a step creates no new array.
         """
         if not state:
             state["step"] = 0
@@ -58,13 +60,20 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        work = self.work_array(param)
         exp_avg *= beta1
-        exp_avg += (1 - beta1) * grad
+        exp_avg += np.multiply(grad, 1 - beta1, out=work)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        squared = np.multiply(grad, 1 - beta2, out=work)
+        squared *= grad
+        exp_avg_sq += squared
         step_size = group["lr"] / (1 - beta1**step)
-        denominator = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + group["eps"]
-        param.data -= step_size * (exp_avg / denominator)
+        denominator = np.sqrt(exp_avg_sq, out=work)
+        denominator /= math.sqrt(1 - beta2**step)
+        denominator += group["eps"]
+        ratio = np.divide(exp_avg, denominator, out=work)
+        ratio *= step_size
+        param.data -= ratio
 
 
 class AdamW(Adam):

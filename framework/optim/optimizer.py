@@ -71,6 +71,7 @@ class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = {}  # parameter -> its state (a dict), created at its first update
+        self.work = {}  # parameter -> a scratch array of its shape, reused at every step (not saved)
         self.param_groups = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -153,11 +154,21 @@ class Optimizer:
                 grad, values = grad.data, param.data
                 if not isinstance(grad, np.ndarray) or grad.shape != values.shape or grad.dtype != values.dtype:
                     raise self.wrong_gradient(param, grad, number, position)
-                state = self.state.get(param)
-                if state is None:
-                    state = self.state[param] = {}
+                state = self.state.setdefault(param, {})
                 self.update(param, grad.view(np.ndarray), state, group)  # a plain array computes fastest
         return loss
+
+    def work_array(self, param):
+        """A scratch array of ``param``'s shape and dtype, the same one at every step.
+
+        An update computes its intermediate results in it (``out=``)
+        instead of in new arrays, so a step allocates no memory. Its
+        contents mean nothing between steps, and it is not saved.
+        """
+        work = self.work.get(param)
+        if work is None or work.shape != param.data.shape or work.dtype != param.data.dtype:
+            work = self.work[param] = np.empty_like(param.data)
+        return work
 
     def wrong_gradient(self, param, grad, number, position):
         """The error for a gradient that no longer fits its parameter (position in group ``number``).
@@ -180,9 +191,10 @@ class Optimizer:
     def update(self, param, grad, state, group):
         """Change ``param.data`` in place, given its gradient array ``grad``.
 
-        ``grad`` is read-only: compute new arrays from it, never change it.
-        ``state`` is this parameter's dictionary (empty at the first step)
-        and ``group`` holds the hyperparameters.
+        ``grad`` is read-only: compute new arrays from it (or into
+        ``self.work_array(param)``), never change it. ``state`` is this
+        parameter's dictionary (empty at the first step) and ``group`` holds
+        the hyperparameters.
         """
         raise NotImplementedError(f"{self.name}.update is not implemented")
 
