@@ -46,5 +46,10 @@ class Adagrad(Optimizer):
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param.data
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state["sum"] += grad * grad
-        param.data -= lr * (grad / (np.sqrt(state["sum"]) + group["eps"]))
+        work = self.work_array(param)  # every intermediate result goes here: no new arrays
+        state["sum"] += np.multiply(grad, grad, out=work)
+        denominator = np.sqrt(state["sum"], out=work)
+        denominator += group["eps"]
+        step = np.divide(grad, denominator, out=work)
+        step *= lr
+        param.data -= step

@@ -133,10 +133,14 @@ class Adamax(Adam):
         beta1, beta2 = group["betas"]
         ### BEGIN SOLUTION
         state["step"] += 1
-        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        exp_avg, exp_inf, work = state["exp_avg"], state["exp_inf"], self.work_array(param)
         exp_avg *= beta1
-        exp_avg += (1 - beta1) * grad
-        np.maximum(beta2 * exp_inf, np.abs(grad) + group["eps"], out=exp_inf)
-        step_size = group["lr"] / (1 - beta1 ** state["step"])
-        param.data -= step_size * (exp_avg / exp_inf)
+        exp_avg += np.multiply(grad, 1 - beta1, out=work)
+        exp_inf *= beta2
+        size = np.abs(grad, out=work)
+        size += group["eps"]
+        np.maximum(exp_inf, size, out=exp_inf)
+        step = np.divide(exp_avg, exp_inf, out=work)
+        step *= group["lr"] / (1 - beta1 ** state["step"])
+        param.data -= step
         ### END SOLUTION

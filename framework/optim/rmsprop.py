@@ -49,20 +49,26 @@ class RMSprop(Optimizer):
         state["step"] += 1
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param.data
-        square_avg = state["square_avg"]
+        square_avg, work = state["square_avg"], self.work_array(param)  # work: no new arrays
         square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
+        squared = np.multiply(grad, 1 - alpha, out=work)
+        squared *= grad
+        square_avg += squared
         if group["centered"]:
             grad_avg = state["grad_avg"]
             grad_avg *= alpha
-            grad_avg += (1 - alpha) * grad
-            denominator = np.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
+            grad_avg += np.multiply(grad, 1 - alpha, out=work)
+            variance = np.multiply(grad_avg, grad_avg, out=work)
+            denominator = np.sqrt(np.subtract(square_avg, variance, out=work), out=work)
         else:
-            denominator = np.sqrt(square_avg) + group["eps"]
+            denominator = np.sqrt(square_avg, out=work)
+        denominator += group["eps"]
+        scaled = np.divide(grad, denominator, out=work)
         if momentum:
             buffer = state["momentum_buffer"]
             buffer *= momentum
-            buffer += grad / denominator
-            param.data -= group["lr"] * buffer
+            buffer += scaled
+            scaled = np.multiply(buffer, group["lr"], out=work)
         else:
-            param.data -= group["lr"] * (grad / denominator)
+            scaled *= group["lr"]
+        param.data -= scaled

@@ -36,6 +36,8 @@ class SGD(Optimizer):
             b ← μ b + (1 − τ) g              at later steps (momentum μ, dampening τ)
             g ← g + μ b   (Nesterov)   or   g ← b   (if μ > 0)
             θ ← θ − η g                      learning rate η
+
+        The momentum arithmetic computes in the parameter's work array, not in new arrays.
         """
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param.data
@@ -46,6 +48,10 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = np.array(grad)  # a copy we may change
             else:
                 buffer *= momentum
-                buffer += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buffer if group["nesterov"] else buffer
+                buffer += np.multiply(grad, 1 - group["dampening"], out=self.work_array(param))
+            if group["nesterov"]:
+                look_ahead = np.multiply(buffer, momentum, out=self.work_array(param))
+                grad = np.add(grad, look_ahead, out=look_ahead)
+            else:
+                grad = buffer
         param.data -= group["lr"] * grad
