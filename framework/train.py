@@ -476,13 +476,18 @@ class HandWrittenAdamMLP(HandWrittenMLP):
         return loss, correct
 
     def adam(self, param, grad, m, v, lr):
-        """m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)."""
+        """Adam's step, as ``optim.Adam`` computes it::
+
+            m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
+            θ ← θ − (η √c₂ / c₁) m / (√v + ε √c₂),   c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ
+        """
         beta1, beta2, t = self.beta1, self.beta2, self.steps
+        c1, root_c2 = 1 - beta1**t, math.sqrt(1 - beta2**t)
         m *= beta1
         m += (1 - beta1) * grad
         v *= beta2
         v += (1 - beta2) * grad * grad
-        param -= lr / (1 - beta1**t) * m / (np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps)
+        param -= lr * root_c2 / c1 * (m / (np.sqrt(v) + self.eps * root_c2))
 
 
 def time_against_numpy(hidden, inputs, targets, batch_size=100, lr=0.1, chunk=50, seed=0):

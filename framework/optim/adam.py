@@ -48,6 +48,11 @@ class Adam(Optimizer):
             m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)     bias correction
             θ ← θ − η m̂ / (√v̂ + ε)
 
+        The last line is computed as θ ← θ − (η √c₂ / c₁) m / (√v + ε √c₂),
+        with c₁ = 1 − β₁ᵗ and c₂ = 1 − β₂ᵗ: the same number (numerator and
+        denominator multiplied by √c₂), but the corrections touch only
+        scalars, which saves a pass over the arrays.
+
         ``state`` holds ``"step"`` (t), ``"exp_avg"`` (m) and
         ``"exp_avg_sq"`` (v); the arrays are updated in place, and every
         intermediate result is computed in the parameter's work array, so
@@ -67,12 +72,11 @@ class Adam(Optimizer):
         squared = np.multiply(grad, 1 - beta2, out=work)
         squared *= grad
         exp_avg_sq += squared
-        step_size = group["lr"] / (1 - beta1**step)
+        c1, root_c2 = 1 - beta1**step, math.sqrt(1 - beta2**step)  # the bias corrections
         denominator = np.sqrt(exp_avg_sq, out=work)
-        denominator /= math.sqrt(1 - beta2**step)
-        denominator += group["eps"]
+        denominator += group["eps"] * root_c2
         ratio = np.divide(exp_avg, denominator, out=work)
-        ratio *= step_size
+        ratio *= group["lr"] * root_c2 / c1
         param.data -= ratio
 
 
