@@ -5,6 +5,7 @@ compared, step by step, with the update formula written out in NumPy.
 """
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -251,6 +252,34 @@ def test_step_never_changes_the_gradient_and_skips_parameters_without_one(make):
     np.testing.assert_array_equal(x.grad.data, grad)
     np.testing.assert_array_equal(y.data, [5.0])
     assert y not in optimizer.state
+
+
+IN_PLACE_OPTIMIZERS = [
+    pytest.param(lambda p: optim.Adagrad(p, lr=0.1), id="adagrad"),
+    pytest.param(lambda p: optim.RMSprop(p, lr=0.01), id="rmsprop"),
+    pytest.param(lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True), id="rmsprop-centered"),
+    pytest.param(lambda p: optim.Adam(p, lr=0.01), id="adam"),
+    pytest.param(lambda p: optim.AdamW(p, lr=0.01), id="adamw"),
+    # Adamax computes in place too, but Exercise 7.1 accepts any correct answer.
+]
+
+
+@pytest.mark.parametrize("make", IN_PLACE_OPTIMIZERS)
+def test_a_step_creates_no_array_the_size_of_the_parameter(make):
+    """After the first step has made the state, every intermediate result goes to the work array."""
+    x = tensor(np.zeros(100_000), requires_grad=True)
+    optimizer = make([x])
+    set_grads([x], [np.linspace(-1.0, 1.0, x.size)])
+    optimizer.step()
+    tracemalloc.start()  # NumPy reports the memory of its arrays to tracemalloc
+    try:
+        optimizer.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < x.data.nbytes / 10, f"a step allocated {peak:,} bytes for a parameter of {x.data.nbytes:,}"
+    assert list(optimizer.work_arrays) == [x]
+    assert all(key not in optimizer.state_dict()["state"][0] for key in ("work", "work_array"))
 
 
 def test_zero_grad_forgets_gradients():

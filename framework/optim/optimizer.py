@@ -71,7 +71,7 @@ class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = {}  # parameter -> its state (a dict), created at its first update
-        self.work = {}  # parameter -> a scratch array of its shape, reused at every step (not saved)
+        self.work_arrays = {}  # parameter -> a scratch array of its shape, reused at every step (not saved)
         self.param_groups = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -165,9 +165,9 @@ class Optimizer:
         instead of in new arrays, so a step allocates no memory. Its
         contents mean nothing between steps, and it is not saved.
         """
-        work = self.work.get(param)
+        work = self.work_arrays.get(param)
         if work is None or work.shape != param.data.shape or work.dtype != param.data.dtype:
-            work = self.work[param] = np.empty_like(param.data)
+            work = self.work_arrays[param] = np.empty_like(param.data)
         return work
 
     def wrong_gradient(self, param, grad, number, position):
