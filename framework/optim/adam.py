@@ -49,9 +49,9 @@ class Adam(Optimizer):
             θ ← θ − η m̂ / (√v̂ + ε)
 
         The last line is computed as θ ← θ − (η √c₂ / c₁) m / (√v + ε √c₂),
-        with c₁ = 1 − β₁ᵗ and c₂ = 1 − β₂ᵗ: the same number (numerator and
-        denominator multiplied by √c₂), but the corrections touch only
-        scalars, which saves a pass over the arrays.
+        with c₁ = 1 − β₁ᵗ and c₂ = 1 − β₂ᵗ: numerator and denominator
+        multiplied by √c₂, the same value up to float rounding, but the
+        corrections touch only scalars, which saves a pass over the arrays.
 
         ``state`` holds ``"step"`` (t), ``"exp_avg"`` (m) and
         ``"exp_avg_sq"`` (v); the arrays are updated in place, and every
