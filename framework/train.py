@@ -19,7 +19,8 @@ The MNIST networks of Chapter 8 are built by ``classic_mnist_net`` and
 ``mlp_mnist_net``. ``HandWrittenMLP`` is the same kind of network trained
 by NumPy code written out by hand, the yardstick against which
 ``time_against_numpy`` (and ``benchmarks/mnist_epoch.py``) measure the
-framework's overhead.
+framework's overhead; ``HandWrittenAdamMLP`` is its sibling trained with
+Adam.
 
 From a terminal, ``python -m framework.train mnist --model mlp --epochs 5``
 trains on MNIST with a progress bar and prints the test accuracy
@@ -437,9 +438,10 @@ class HandWrittenMLP:
 class HandWrittenAdamMLP(HandWrittenMLP):
     """The same network trained with Adam, written directly in NumPy: Adam's yardstick.
 
-    The arithmetic of ``optim.Adam`` (PyTorch's formulas, bias correction
-    included), done the plain way: the two running averages of each weight
-    array are updated in place, and each update is one NumPy expression.
+    The arithmetic of ``optim.Adam`` (bias correction included), done the
+    plain way: the two running averages of each array are updated in
+    place, and the step itself is one NumPy expression. Each layer is
+    updated as soon as its gradients are known, as ``HandWrittenMLP`` does.
     """
 
     def __init__(self, weights, biases, betas=(0.9, 0.999), eps=1e-8):
