@@ -69,27 +69,29 @@ class BatchNormFunction(Function):
         centred = x - self.mean.reshape(self.shape)
         self.var = channel_sum(centred, centred) / count
         inv_std = 1 / np.sqrt(self.var + np.asarray(self.eps, x.dtype))
-        x_hat = centred
-        x_hat *= inv_std.reshape(self.shape)                # in place: centred is not needed any more
-        self.save_for_backward(x_hat, inv_std, *affine[:1])
+        # x_hat = centred * inv_std is never stored: backward folds inv_std into
+        # its per-channel factors, and y needs one multiplication less.
+        self.save_for_backward(centred, inv_std, *affine[:1])
         if not affine:
-            return x_hat
+            return centred * inv_std.reshape(self.shape)
         weight, bias = affine
-        y = x_hat * weight.reshape(self.shape)
+        y = centred * (weight * inv_std).reshape(self.shape)
         y += bias.reshape(self.shape)
         return y
 
     def backward(self, gy):
-        x_hat, inv_std, *weight = self.saved
+        centred, inv_std, *weight = self.saved
         needs = self.needs_input_grad
-        sum_gy, sum_gy_x_hat = channel_sum(gy), channel_sum(gy, x_hat)
+        sum_gy = channel_sum(gy)
+        sum_gy_x_hat = channel_sum(gy, centred) * inv_std
         gx = None
         if needs[0]:
-            # With s = gamma / sqrt(var + eps):  dL/dx = s gy - s <gy> - x_hat s <gy x_hat>.
+            # With s = gamma / sqrt(var + eps) and x_hat = centred / sqrt(var + eps):
+            #   dL/dx = s gy - s <gy> - centred (s <gy x_hat> / sqrt(var + eps)).
             count = gy.size // gy.shape[1]
             scale = inv_std * weight[0] if weight else inv_std
             gx = gy * scale.reshape(self.shape)
-            gx -= x_hat * (scale * sum_gy_x_hat / count).reshape(self.shape)
+            gx -= centred * (scale * inv_std * sum_gy_x_hat / count).reshape(self.shape)
             gx -= (scale * sum_gy / count).reshape(self.shape)
         if len(needs) == 1:
             return gx
