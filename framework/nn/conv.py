@@ -173,8 +173,9 @@ def im2col(x, kernel, geo, out):
 def col2im(cols, input_shape, kernel, geo, out):
     """The adjoint of ``im2col``: add every column entry back to the pixel it was read from.
 
-    ``cols`` holds, channel first, one row per (channel, tap) and one column
-    per output position of every image: shape (C * kH * kW, N * Ho * Wo).
+    Here the columns are laid out channel first, which suits the input
+    gradient: one row per (channel, tap) and one column per output position
+    of every image, shape (C * kH * kW, N * Ho * Wo) (groups one after another).
     A pixel that lies in several windows receives the sum of their entries.
     One strided slice per filter tap: kH * kW additions of whole arrays,
     each reading a long contiguous run of ``cols``.
