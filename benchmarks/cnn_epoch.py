@@ -18,6 +18,8 @@ PyTorch. Target: the framework's epoch at most 0.8 times PyTorch's.
 Then the chapter's own network (``mnist_cnn(batch_norm=True)``: two
 convolutions of 16 and 32 filters, 128 hidden units, batch normalisation) is timed against PyTorch on ``--batches``
 batches, taking turns every 25 batches. Target: at most 1.0 times PyTorch.
+Last, each of its layers is timed alone, forward and backward, against the
+same layer in PyTorch: where the time goes.
 
 BLAS and PyTorch run on ``--threads`` threads (default 1). Run
 ``python -m benchmarks.cnn_epoch`` with ``FRAMEWORK_DATA_DIR`` pointing at the
@@ -44,6 +46,7 @@ from framework.convnet import (  # noqa: E402
     framework_trainer,
     mnist_cnn,
     numpy_trainer,
+    layer_times,
     pytorch_trainer,
     small_cnn,
     time_in_turns,
@@ -98,6 +101,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="epochs timed per contender (default 3)")
     parser.add_argument("--batches", type=int, default=100,
                         help="batches of the chapter's network timed per contender (default 100)")
+    parser.add_argument("--layer-repeats", type=int, default=20,
+                        help="calls of each layer timed in the breakdown by layer (default 20)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
     parser.add_argument("--data-dir", help="MNIST folder (default: $FRAMEWORK_DATA_DIR)")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
@@ -158,6 +163,16 @@ def main(argv=None):
     ratio = seconds["framework"] / seconds["PyTorch"]
     print(f"framework / PyTorch: {ratio:.3f} (target <= {TARGET_CHAPTER}: "
           f"{'met' if ratio <= TARGET_CHAPTER else 'NOT met'})")
+
+    print()
+    print(f"where the time goes: each layer of the chapter's CNN, forward and backward on a batch of {BATCH}, "
+          f"median of {args.layer_repeats} calls in turns (ms)")
+    rows = layer_times(mnist_cnn(batch_norm=True, seed=SEED), batches[0][0], args.layer_repeats, args.threads)
+    print(f"  {'layer':20} {'framework':>10} {'PyTorch':>9} {'ratio':>7}")
+    for name, ours, theirs in rows:
+        print(f"  {name:20} {1000 * ours:10.2f} {1000 * theirs:9.2f} {ours / theirs:7.2f}")
+    total_ours, total_theirs = sum(row[1] for row in rows), sum(row[2] for row in rows)
+    print(f"  {'all layers':20} {1000 * total_ours:10.2f} {1000 * total_theirs:9.2f} {total_ours / total_theirs:7.2f}")
 
 
 if __name__ == "__main__":

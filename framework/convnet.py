@@ -260,3 +260,88 @@ def time_in_turns(trainers, batches, chunk=50):
             start = time.perf_counter()
             losses[name] += run(part)
             seconds[name] += time.perf_counter() - start
+
+
+def layer_times(model, x, repeats=10, threads=1, seed=0):
+    """Where the time goes: each layer's forward and backward, the framework against PyTorch.
+
+    ``x`` is run through ``model`` once (in training mode) to find the input
+    each layer receives; then every layer is timed on that input, forward
+    and backward with a fixed random output gradient, ``repeats`` times,
+    taking turns with PyTorch's twin of the layer (same weights) when it is
+    installed. The first layer, like the first layer of training, computes
+    no gradient for its input. The weights are left as they were and their
+    gradients cleared; batch normalisation's running statistics do move, as
+    in any forward pass in training mode. Returns a list of rows
+    ``(short_name(layer), framework seconds, PyTorch seconds or None)``,
+    the medians per call.
+    """
+    from framework.autograd.tensor import Tensor, no_grad
+
+    twin = to_pytorch(model)
+    if twin is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+        twin.train()
+    model.train()
+    inputs, value = [], np.asarray(x)
+    with no_grad():
+        for layer in model:
+            inputs.append(value)
+            value = layer(Tensor(value)).data
+    rng = np.random.default_rng(seed)
+    rows = []
+    for index, (layer, layer_input) in enumerate(zip(model, inputs)):
+        needs_input_grad = index > 0
+        output_shape = layer(Tensor(layer_input)).shape
+        gradient = rng.standard_normal(output_shape).astype(layer_input.dtype)
+
+        def ours():
+            given = Tensor(layer_input, requires_grad=needs_input_grad)
+            output = layer(given)
+            output.backward(gradient)
+            return given, output
+
+        contenders = {"framework": ours}
+        if twin is not None:
+            torch_input, torch_gradient = torch.from_numpy(layer_input), torch.from_numpy(gradient)
+
+            def theirs(twin_layer=twin[index]):
+                given = torch_input.detach().requires_grad_(needs_input_grad)
+                output = twin_layer(given)
+                output.backward(torch_gradient)
+                return given, output
+
+            contenders["PyTorch"] = theirs
+        seconds = {name: [] for name in contenders}
+        # Each call's results stay alive until the next call of the same
+        # contender, as a training step's arrays do: when everything is freed
+        # between calls, the C library hands large blocks back to the
+        # operating system, and every call would pay to get them back
+        # (page faults), which training does not.
+        kept = {}
+        for _ in range(repeats + 1):                       # one more: the first call warms up
+            for name, run in contenders.items():
+                start = time.perf_counter()
+                kept[name] = run()
+                seconds[name].append(time.perf_counter() - start)
+        seconds = {name: times[1:] for name, times in seconds.items()}
+        medians = {name: float(np.median(times)) for name, times in seconds.items()}
+        rows.append((short_name(layer), medians["framework"], medians.get("PyTorch")))
+    model.zero_grad()
+    return rows
+
+
+def short_name(layer):
+    """A layer in a few words: "Conv2d 16->32 3x3", "BatchNorm2d 32", "MaxPool2d 2x2", "ReLU"."""
+    name = type(layer).__name__
+    if name == "Conv2d":
+        return f"{name} {layer.in_channels}->{layer.out_channels} {layer.kernel_size[0]}x{layer.kernel_size[1]}"
+    if name == "Linear":
+        return f"{name} {layer.in_features}->{layer.out_features}"
+    if name.startswith("BatchNorm"):
+        return f"{name} {layer.num_features}"
+    if name in ("MaxPool2d", "AvgPool2d"):
+        return f"{name} {layer.kernel_size[0]}x{layer.kernel_size[1]}"
+    return name

@@ -5,7 +5,7 @@ import pytest
 
 from framework import nn, optim
 from framework.autograd.tensor import Tensor, no_grad
-from framework.convnet import HandWrittenCNN, mnist_cnn, small_cnn, time_in_turns, to_pytorch
+from framework.convnet import HandWrittenCNN, layer_times, mnist_cnn, small_cnn, time_in_turns, to_pytorch
 from framework.train import train_epoch
 
 
@@ -50,6 +50,19 @@ def test_time_in_turns_gives_every_contender_every_batch():
                 for name in calls}
     seconds, losses = time_in_turns(trainers, range(7), chunk=3)
     assert calls == {"a": [3, 3, 1], "b": [3, 3, 1]} and len(losses["a"]) == 7 and set(seconds) == {"a", "b"}
+
+
+def test_layer_times_times_every_layer_and_leaves_the_weights_alone():
+    model = mnist_cnn(channels=(2, 3), hidden=5, batch_norm=True, seed=2)
+    before = {name: np.array(parameter.data) for name, parameter in model.named_parameters()}
+    x, _ = digits(4)
+    rows = layer_times(model, x.astype(np.float32), repeats=2)
+    assert [name for name, _, _ in rows] == ["Conv2d 1->2 3x3", "BatchNorm2d 2", "ReLU", "MaxPool2d 2x2",
+                                             "Conv2d 2->3 3x3", "BatchNorm2d 3", "ReLU", "MaxPool2d 2x2", "Flatten",
+                                             "Linear 147->5", "BatchNorm1d 5", "ReLU", "Linear 5->10"]
+    assert all(ours > 0 and (theirs is None or theirs > 0) for _, ours, theirs in rows)
+    for name, parameter in model.named_parameters():
+        np.testing.assert_array_equal(parameter.data, before[name])
 
 
 def test_the_pytorch_twin_computes_the_same_outputs():

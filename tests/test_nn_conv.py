@@ -107,6 +107,28 @@ def test_a_convolution_is_a_sliding_dot_product():
         assert np.isclose(y[n, o, r, s], np.sum(window * w[o]))
 
 
+@pytest.mark.parametrize("channels, groups", [(2, 1), (8, 1), (16, 2)])
+def test_weight_gradient_is_the_sum_over_positions_with_few_and_many_taps(channels, groups):
+    """dL/dw[o, c, i, j] = sum over n, r, s of dL/dy[n, o, r, s] x_padded[n, c, r + i, s + j].
+
+    2 channels give 18 taps per filter, 8 give 72, and 16 in two groups 72
+    per group: the weight gradient takes another path from 64 taps on.
+    """
+    rng = np.random.default_rng(channels)
+    x, w = rng.standard_normal((3, channels, 6, 5)), tensor(rng.standard_normal((4, channels // groups, 3, 3)),
+                                                            requires_grad=True)
+    y = F.conv2d(tensor(x), w, padding=1, groups=groups)
+    gy = rng.standard_normal(y.shape)
+    y.backward(gy)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    per_group = w.shape[0] // groups
+    expected = np.zeros(w.shape)
+    for o, c, i, j in np.ndindex(w.shape):
+        channel = (o // per_group) * w.shape[1] + c              # the input channel this filter tap reads
+        expected[o, c, i, j] = np.sum(gy[:, o] * padded[:, channel, i:i + 6, j:j + 5])
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation, expected",
                          [(28, 3, 1, 0, 1, 26), (28, 3, 1, 1, 1, 28), (28, 2, 2, 0, 1, 14), (27, 2, 2, 0, 1, 13),
                           (7, 3, 2, 1, 1, 4), (10, 3, 1, 0, 2, 6), (5, 5, 1, 0, 1, 1)])

@@ -154,24 +154,31 @@ def windows(padded, kernel, stride, dilation, out):
 
 
 def im2col(x, kernel, geo, out):
-    """The windows of x copied into columns: shape (groups, C/groups * kH * kW, N * Ho * Wo).
+    """The windows of x copied into columns: shape (N, groups, C/groups * kH * kW, Ho * Wo).
 
-    Row (c, i, j) holds tap (i, j) of channel c for every output position of
-    every image, so one matrix product per group convolves the whole batch:
-    a few large products run much faster than one small product per image.
+    For each image, row (c, i, j) holds tap (i, j) of channel c at every
+    output position, so the filters of a group times its matrix of columns
+    give that group's output maps. One batched matrix product
+    (``np.matmul`` broadcasts over the images) convolves the whole batch and
+    leaves the result already in the (N, C, H, W) layout. The copy reads
+    the window view in its own order, image by image, which keeps it fast.
     """
     n, c = x.shape[:2]
     view = windows(pad(x, geo.padding), kernel, geo.stride, geo.dilation, out)
-    cols = np.empty((c, kernel[0], kernel[1], n, out[0], out[1]), dtype=x.dtype)
-    np.copyto(cols, view.transpose(1, 2, 3, 0, 4, 5))
-    return cols.reshape(geo.groups, -1, n * out[0] * out[1])
+    cols = np.empty(view.shape, dtype=x.dtype)                 # (N, C, kH, kW, Ho, Wo)
+    np.copyto(cols, view)
+    return cols.reshape(n, geo.groups, -1, out[0] * out[1])
 
 
 def col2im(cols, input_shape, kernel, geo, out):
     """The adjoint of ``im2col``: add every column entry back to the pixel it was read from.
 
+    Here the columns are laid out channel first, which suits the input
+    gradient: one row per (channel, tap) and one column per output position
+    of every image, shape (C * kH * kW, N * Ho * Wo) (groups one after another).
     A pixel that lies in several windows receives the sum of their entries.
-    One strided slice per filter tap: kH * kW additions of whole arrays.
+    One strided slice per filter tap: kH * kW additions of whole arrays,
+    each reading a long contiguous run of ``cols``.
     """
     n, c, h, w = input_shape
     (ph, pw), (sh, sw), (dh, dw) = geo.padding, geo.stride, geo.dilation
@@ -191,9 +198,9 @@ def _grouped_weight(weight, groups):
 
 
 def _grouped_gradient(gy, groups):
-    """dL/dy (N, O, Ho, Wo) as (g, O/g, N * Ho * Wo), the layout of the columns."""
+    """dL/dy (N, O, Ho, Wo) as (N, g, O/g, Ho * Wo), the layout of the outputs of a group (a view)."""
     n, o = gy.shape[:2]
-    return gy.reshape(n, groups, o // groups, -1).transpose(1, 2, 0, 3).reshape(groups, o // groups, -1)
+    return gy.reshape(n, groups, o // groups, -1)
 
 
 def conv_forward(x, weight, geo, out=None):
@@ -204,25 +211,39 @@ def conv_forward(x, weight, geo, out=None):
     """
     kernel = weight.shape[2:]
     out = output_shape(x.shape, kernel, geo, "conv2d") if out is None else out
-    cols = im2col(x, kernel, geo, out)                        # (g, K, N*L)
-    y = _grouped_weight(weight, geo.groups) @ cols            # (g, O/g, N*L): filters times windows
-    y = y.reshape(weight.shape[0], x.shape[0], out[0], out[1]).transpose(1, 0, 2, 3)
-    return np.ascontiguousarray(y), cols
+    cols = im2col(x, kernel, geo, out)                        # (N, g, K, Ho*Wo)
+    y = _grouped_weight(weight, geo.groups) @ cols            # (N, g, O/g, Ho*Wo): filters times windows
+    return y.reshape(x.shape[0], weight.shape[0], out[0], out[1]), cols
 
 
-def conv_input_grad(gy, weight, geo, input_shape, grouped_gy=None):
-    """dL/dx = the transposed convolution of dL/dy with w, on arrays."""
-    if grouped_gy is None:
-        grouped_gy = _grouped_gradient(gy, geo.groups)
-    gcols = _grouped_weight(weight, geo.groups).transpose(0, 2, 1) @ grouped_gy    # (g, K, N*L)
+def conv_input_grad(gy, weight, geo, input_shape):
+    """dL/dx = the transposed convolution of dL/dy with w, on arrays.
+
+    Each filter's transpose spreads dL/dy over the taps of the windows:
+    one product for the whole batch, with the gradient laid out channel
+    first (g, O/g, N * Ho * Wo), gives the columns that ``col2im`` adds back.
+    """
+    n, o = gy.shape[:2]
+    channel_first = _grouped_gradient(gy, geo.groups).transpose(1, 2, 0, 3).reshape(geo.groups, o // geo.groups, -1)
+    gcols = _grouped_weight(weight, geo.groups).transpose(0, 2, 1) @ channel_first   # (g, K, N*Ho*Wo)
     return col2im(gcols, input_shape, weight.shape[2:], geo, gy.shape[2:])
 
 
-def conv_weight_grad(cols, gy, geo, weight_shape, grouped_gy=None):
-    """dL/dw = dL/dy times the columns, summed over the batch by the matrix product itself."""
-    if grouped_gy is None:
-        grouped_gy = _grouped_gradient(gy, geo.groups)
-    return (grouped_gy @ cols.transpose(0, 2, 1)).reshape(weight_shape)
+def conv_weight_grad(cols, gy, geo, weight_shape):
+    """dL/dw = dL/dy times the columns of each image, summed over the batch.
+
+    Computed as columns times dL/dy transposed, (K, Ho*Wo) x (Ho*Wo, O/g)
+    for each image, then transposed back: the same numbers as the product
+    the other way round, but a faster shape for the matrix routine when the
+    filters have many taps (K = C * kH * kW is large).
+    """
+    by_position = _grouped_gradient(gy, geo.groups).transpose(0, 1, 3, 2)         # (N, g, Ho*Wo, O/g), a view
+    if cols.shape[2] >= 64:
+        # With many taps the product is large next to dL/dy, and the matrix
+        # routine runs faster (about 1.3 times, measured) on a contiguous copy.
+        by_position = np.ascontiguousarray(by_position)
+    per_image = cols @ by_position                                                 # (N, g, K, O/g)
+    return per_image.sum(axis=0).transpose(0, 2, 1).reshape(weight_shape)
 
 
 # ---------------------------------------------------------------------------
@@ -262,9 +283,8 @@ class Conv2dFunction(Function):
             gx = conv_transpose(gy, weight, self.geo, x.shape) if needs[0] else None
             gw = conv_weight(x, gy, self.geo, weight.shape) if needs[1] else None
         else:
-            grouped = _grouped_gradient(gy, self.geo.groups)
-            gx = conv_input_grad(gy, weight, self.geo, x.shape, grouped) if needs[0] else None
-            gw = conv_weight_grad(cols, gy, self.geo, weight.shape, grouped) if needs[1] else None
+            gx = conv_input_grad(gy, weight, self.geo, x.shape) if needs[0] else None
+            gw = conv_weight_grad(cols, gy, self.geo, weight.shape) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (gy.sum(axis=(0, 2, 3)) if needs[2] else None)
