@@ -210,8 +210,11 @@ def verdict(met):
     return "met" if met else "NOT met"
 
 
-def report_case(case, seconds):
-    """The table of one network and its ratios against the targets."""
+def report_case(case, seconds, torch_absent):
+    """The table of one network and its ratios against the targets.
+
+    ``torch_absent`` says why PyTorch is missing from ``seconds``, if it is.
+    """
     print(describe(case))
     numpy_median = statistics.median(seconds["NumPy by hand"])
     print(f"  {'':16} {'s/epoch':>9} {'best':>8} {'/ NumPy':>8}")
@@ -226,7 +229,7 @@ def report_case(case, seconds):
         print(f"  framework / PyTorch: {torch_ratio:.3f} (target < 1, faster than PyTorch: "
               f"{verdict(torch_ratio < 1)})")
     else:
-        print("  PyTorch: not installed, not compared")
+        print(f"  PyTorch: {torch_absent}, not compared")
 
 
 def cpu_name():
@@ -277,7 +280,7 @@ def main(argv=None):
         seconds, losses = time_epochs(trainers[case.key], args.repeats)
         check_agreement(losses)
         print()
-        report_case(case, seconds)
+        report_case(case, seconds, "left out (--no-torch)" if args.no_torch else "not installed")
         sys.stdout.flush()
     memory_at_end = peak_memory_mib()
     print()
