@@ -116,7 +116,7 @@ class HandWrittenCNN:
         cols = self._columns(x, out)
         z = self.conv_weight.reshape(o, -1) @ cols            # (N, O, Ho*Wo)
         z += self.conv_bias[:, None]
-        np.maximum(z, 0, out=z)                               # ReLU in place
+        np.clip(z, 0, np.inf, out=z)                          # ReLU in place, NumPy's fastest way (see ops.ReLU)
         z = z.reshape(n, o, *out)
         taps = [z[:, :, i:out[0] - 1 + i:2, j:out[1] - 1 + j:2] for i in (0, 1) for j in (0, 1)]
         pooled = np.maximum(np.maximum(taps[0], taps[1]), np.maximum(taps[2], taps[3]))

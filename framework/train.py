@@ -407,7 +407,8 @@ class HandWrittenMLP:
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             z = activations[-1] @ w.T
             z += b
-            activations.append(np.maximum(z, 0, out=z) if i < last else z)
+            # ReLU in place; np.clip with both bounds is NumPy's fastest way (as in ``ops.ReLU``)
+            activations.append(np.clip(z, 0, np.inf, out=z) if i < last else z)
         return activations
 
     def train_step(self, x, labels, lr):
