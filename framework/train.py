@@ -412,7 +412,7 @@ class HandWrittenMLP:
         return activations
 
     def train_step(self, x, labels, lr):
-        """One SGD step on a batch; returns (mean cross-entropy, number correct)."""
+        """One step on a batch (SGD, by ``update``); returns (mean cross-entropy, number correct)."""
         activations = self.forward(x)
         logits = activations[-1]
         rows = np.arange(len(x))
@@ -425,15 +425,18 @@ class HandWrittenMLP:
         grad[rows, labels] -= 1
         grad /= len(x)
         for i in reversed(range(len(self.weights))):
-            w = self.weights[i]
             grad_w = grad.T @ activations[i]
             grad_b = grad.sum(axis=0)
             if i > 0:
-                grad = grad @ w
-                grad *= activations[i] > 0   # ReLU: the gradient passes where h > 0
-            w -= lr * grad_w
-            self.biases[i] -= lr * grad_b
+                grad = grad @ self.weights[i]    # with the weights as they were, before the update
+                grad *= activations[i] > 0       # ReLU: the gradient passes where h > 0
+            self.update(i, grad_w, grad_b, lr)
         return loss, correct
+
+    def update(self, i, grad_w, grad_b, lr):
+        """SGD on layer ``i``: every weight and bias moves against its gradient."""
+        self.weights[i] -= lr * grad_w
+        self.biases[i] -= lr * grad_b
 
 
 class HandWrittenAdamMLP(HandWrittenMLP):
@@ -454,29 +457,13 @@ class HandWrittenAdamMLP(HandWrittenMLP):
 
     def train_step(self, x, labels, lr):
         """One Adam step on a batch; returns (mean cross-entropy, number correct)."""
-        activations = self.forward(x)
-        logits = activations[-1]
-        rows = np.arange(len(x))
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
-        loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, labels]))
-        correct = int(np.count_nonzero(logits.argmax(axis=1) == labels))
-        grad = e / total
-        grad[rows, labels] -= 1
-        grad /= len(x)
         self.steps += 1
-        layers = len(self.weights)
-        for i in reversed(range(layers)):
-            w = self.weights[i]
-            grad_w = grad.T @ activations[i]
-            grad_b = grad.sum(axis=0)
-            if i > 0:
-                grad = grad @ w
-                grad *= activations[i] > 0
-            self.adam(w, grad_w, *self.averages[i], lr)
-            self.adam(self.biases[i], grad_b, *self.averages[layers + i], lr)
-        return loss, correct
+        return super().train_step(x, labels, lr)
+
+    def update(self, i, grad_w, grad_b, lr):
+        """Adam on layer ``i``, each array with its own two running averages."""
+        self.adam(self.weights[i], grad_w, *self.averages[i], lr)
+        self.adam(self.biases[i], grad_b, *self.averages[len(self.weights) + i], lr)
 
     def adam(self, param, grad, m, v, lr):
         """Adam's step, as ``optim.Adam`` computes it::
