@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from framework import nn, optim
+from framework.autograd.tensor import Tensor, no_grad
 from framework.nn.conv import windows
 from framework.train import train_epoch
 
@@ -276,8 +277,6 @@ def layer_times(model, x, repeats=10, threads=1, seed=0):
     ``(short_name(layer), framework seconds, PyTorch seconds or None)``,
     the medians per call.
     """
-    from framework.autograd.tensor import Tensor, no_grad
-
     twin = to_pytorch(model)
     if twin is not None:
         import torch
@@ -285,17 +284,15 @@ def layer_times(model, x, repeats=10, threads=1, seed=0):
         torch.set_num_threads(threads)
         twin.train()
     model.train()
-    inputs, value = [], np.asarray(x)
+    values = [np.asarray(x)]                               # the input of each layer, then the output
     with no_grad():
         for layer in model:
-            inputs.append(value)
-            value = layer(Tensor(value)).data
+            values.append(layer(Tensor(values[-1])).data)
     rng = np.random.default_rng(seed)
     rows = []
-    for index, (layer, layer_input) in enumerate(zip(model, inputs)):
+    for index, (layer, layer_input, layer_output) in enumerate(zip(model, values, values[1:])):
         needs_input_grad = index > 0
-        output_shape = layer(Tensor(layer_input)).shape
-        gradient = rng.standard_normal(output_shape).astype(layer_input.dtype)
+        gradient = rng.standard_normal(layer_output.shape).astype(layer_input.dtype)
 
         def ours():
             given = Tensor(layer_input, requires_grad=needs_input_grad)
