@@ -212,7 +212,6 @@ def train_epoch(model, optimizer, loader, loss_fn=F.cross_entropy, progress=None
     ``track_accuracy`` is false (for outputs that are not class scores).
     The loss of each batch is appended to the list ``batch_loss`` if given.
     """
-    progress = progress or SilentProgress()
     model.train()
     loss_sum, correct, count = 0.0, 0, 0
     for inputs, targets in loader:
@@ -230,7 +229,8 @@ def train_epoch(model, optimizer, loader, loss_fn=F.cross_entropy, progress=None
             batch_loss.append(value)
         if track_accuracy:
             correct += int(np.count_nonzero(outputs.data.argmax(axis=1) == _values(targets)))
-        progress.update(loss_sum / count, correct / count if track_accuracy else None)
+        if progress is not None:
+            progress.update(loss_sum / count, correct / count if track_accuracy else None)
     if count == 0:
         raise ValueError("train_epoch: the loader gave no batches")
     return loss_sum / count, (correct / count if track_accuracy else None)

@@ -895,7 +895,8 @@ def topological_order(output, stop=()):
 
     An iterative depth-first search. A tensor on top of the stack is first
     *expanded*: its inputs are pushed above it. When it is back on top, all
-    of them have been listed, so it is listed itself. Reading the list
+    of them have been listed, so it is listed itself; a leaf, which has no
+    inputs, is listed as soon as it is on top. Reading the list
     backwards therefore visits every tensor before any tensor it was
     computed from. Only tensors that require grad are visited. No recursion,
     so depth is not limited, and the stack holds the tensors themselves, so
@@ -909,13 +910,13 @@ def topological_order(output, stop=()):
     stack = [output]
     while stack:
         node = stack[-1]
-        if node not in expanded:
+        fn = node.grad_fn
+        if fn is not None and node not in expanded:
             expanded.add(node)
-            if node.grad_fn is not None:
-                for parent in node.grad_fn.inputs:
-                    if parent._requires_grad and parent not in expanded:
-                        stack.append(parent)
-        else:
+            for parent in fn.inputs:
+                if parent._requires_grad and parent not in expanded:
+                    stack.append(parent)
+        else:  # all its inputs are listed (a leaf has none: it is listed at its first visit)
             stack.pop()
             if node not in listed:
                 listed.add(node)
@@ -932,7 +933,8 @@ def _initial_gradient(output, grad):
                 "call backward(grad) with a gradient of that shape, or reduce the output to a "
                 "scalar first (e.g. y.sum().backward())"
             )
-        return np.ones(output.data.shape, dtype=output.data.dtype)
+        # np.array(1) and a reshape: a quarter of the time of np.ones, a Python function
+        return np.array(1, dtype=output.data.dtype).reshape(output.data.shape)
     try:
         grad = np.array(as_array(grad), dtype=output.data.dtype)  # a private copy
     except (ValueError, TypeError):

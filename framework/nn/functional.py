@@ -90,9 +90,7 @@ def linear(x, weight, bias=None):
 # ---------------------------------------------------------------------------
 
 
-def relu(x):
-    """max(x, 0) elementwise (the operation of Chapter 4)."""
-    return ops.relu(x)
+relu = ops.relu  # max(x, 0) elementwise, the operation of Chapter 4 (the same function, not a wrapper)
 
 
 def sigmoid(x):
@@ -339,11 +337,12 @@ class CrossEntropyFunction(Function):
 
     def backward(self, gy):
         probabilities, rows = self.saved
-        grad = probabilities.copy()  # softmax(z) - onehot(t), row by row
+        grad = probabilities.copy()  # softmax(z) - onehot(t), row by row, in a new array we may change
         grad[rows, self.target] -= 1
         if self.reduction == "none":  # one loss per row, each with its own incoming gradient
             return grad * gy[:, None]
-        return grad * _reduction_scale(gy, len(rows), self.reduction)
+        grad *= _reduction_scale(gy, len(rows), self.reduction)
+        return grad
 
     def composite(self, logits):
         """The same loss from recorded operations, for second derivatives (Chapter 10)."""
@@ -373,9 +372,8 @@ def class_indices(target, n_rows, n_classes, loss_name="cross_entropy"):
             f"{loss_name}: the batch sizes disagree: {n_rows} rows of logits but {len(values)} targets; "
             "give one target per row"
         )
-    # Two reductions over the targets settle the common case; the position
-    # of a bad target is looked for only when there is one.
-    if values.size and (values.min() < 0 or values.max() >= n_classes):
+    # The position of a bad target is looked for only when there is one.
+    if values.size and not _within(values, n_classes):
         position = int(np.argmax((values < 0) | (values >= n_classes)))
         raise ValueError(
             f"{loss_name}: target {values[position]:g} at position {position} is not a class index: "
@@ -383,6 +381,17 @@ def class_indices(target, n_rows, n_classes, loss_name="cross_entropy"):
             f"[0, {n_classes})"
         )
     return values.astype(np.int64, copy=False)
+
+
+def _within(values, n_classes):
+    """True if every value lies in [0, n_classes).
+
+    For integers one reduction does: read as unsigned integers, negative
+    numbers are huge, so the largest one checks both bounds.
+    """
+    if values.dtype.kind == "f":  # whole numbers, perhaps infinite
+        return values.min() >= 0 and values.max() < n_classes
+    return values.astype(np.int64, copy=False).view(np.uint64).max() < n_classes
 
 
 def cross_entropy(logits, target, reduction="mean"):

@@ -136,7 +136,7 @@ class Optimizer:
         """Forget every parameter's gradient (``grad`` becomes ``None``)."""
         for group in self.param_groups:
             for param in group["params"]:
-                param.grad = None
+                param._grad = None  # the attribute behind the property: None needs no check
 
     def step(self, closure=None):
         """Update every parameter that has a gradient, one ``update`` each.
