@@ -24,6 +24,9 @@ from framework.nn.conv import (
     ConvWeightFunction,
     conv_output_size,
     geometry,
+    input_grad_by_columns,
+    input_grad_by_shifts,
+    output_shape,
 )
 from framework.nn.pooling import GatherAt, MaxPool2dFunction, ScatterTo, pool_geometry
 
@@ -127,6 +130,31 @@ def test_weight_gradient_is_the_sum_over_positions_with_few_and_many_taps(channe
         channel = (o // per_group) * w.shape[1] + c              # the input channel this filter tap reads
         expected[o, c, i, j] = np.sum(gy[:, o] * padded[:, channel, i:i + 6, j:j + 5])
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [
+    ((3, 4, 6, 5), (3, 3), (1, 1), (1, 1), 1, (0, 0)),       # "same" convolution, as in the chapter
+    ((2, 3, 7, 6), (2, 3), (0, 2), (1, 1), 1, (0, 0)),       # rectangular kernel, no padding in rows
+    ((2, 4, 9, 8), (3, 2), (2, 1), (2, 3), 2, (0, 0)),       # dilated, two groups
+    ((1, 2, 5, 5), (3, 3), (1, 1), (2, 2), 1, (1, 1)),       # dL/dy shorter than the full output
+    ((2, 6, 4, 4), (1, 1), (0, 0), (1, 1), 3, (0, 0)),       # 1x1 filters: a single tap
+])
+def test_input_gradient_by_shifts_equals_the_input_gradient_by_columns(input_shape, kernel, padding, dilation,
+                                                                       groups, trimmed):
+    """The two ways of conv_input_grad give the same numbers wherever the stride is 1.
+
+    ``trimmed`` removes the last rows and columns of dL/dy, as the adjoint of
+    a transposed convolution with output_padding does.
+    """
+    rng = np.random.default_rng(sum(input_shape))
+    geo = geometry(1, padding, dilation, groups, "test")
+    weight = rng.standard_normal((groups * 2, input_shape[1] // groups) + kernel)
+    full = output_shape(input_shape, kernel, geo, "test")
+    gy = rng.standard_normal((input_shape[0], weight.shape[0], full[0] - trimmed[0], full[1] - trimmed[1]))
+    by_shifts = input_grad_by_shifts(gy, weight, geo, input_shape)
+    by_columns = input_grad_by_columns(gy, weight, geo, input_shape)
+    assert by_shifts.shape == input_shape and by_shifts.flags.c_contiguous
+    np.testing.assert_allclose(by_shifts, by_columns, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation, expected",
