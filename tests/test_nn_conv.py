@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from framework import nn
 from framework.autograd.gradcheck import gradcheck
 from framework.autograd.tensor import Tensor, no_grad, tensor
+from framework.convnet import mnist_cnn
 from framework.nn import functional as F
 from framework.nn.conv import (
     Conv2dFunction,
@@ -482,6 +483,26 @@ def test_batch_norm_explains_bad_inputs():
         nn.BatchNorm2d(3)(Tensor(np.zeros((2, 3), np.float32)))
     with pytest.raises(ValueError, match="batch_norm: in training mode each channel needs more than one value"):
         F.batch_norm(Tensor(np.zeros((1, 3))), None, None, training=True)
+    no_running = nn.BatchNorm2d(4, track_running_stats=False).eval()
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(4.*track_running_stats=False.*evaluation mode too.*"
+                                         r"\(1, 4, 1, 1\) has 1"):
+        no_running(Tensor(np.zeros((1, 4, 1, 1), np.float32)))
+    for affine in (True, False):
+        with pytest.raises(TypeError, match=r"BatchNorm2d\(4.*input has dtype float64 but the layer has dtype float32"):
+            nn.BatchNorm2d(4, affine=affine)(Tensor(np.zeros((2, 4, 3, 3))))
+
+
+def test_an_empty_batch_goes_through_a_cnn_in_evaluation_mode():
+    """No images in, no scores out, as in PyTorch; gradients of the right (empty) shapes."""
+    model = mnist_cnn(batch_norm=True).eval()
+    x = Tensor(np.zeros((0, 1, 28, 28), np.float32), requires_grad=True)
+    scores = model(x)
+    assert scores.shape == (0, 10)
+    scores.sum().backward()
+    assert x.grad.shape == (0, 1, 28, 28)
+    assert all(p.grad is not None and np.all(p.grad.data == 0) for p in model.parameters())
+    for layer in (nn.Conv2d(4, 4, 3, stride=2, groups=2), nn.MaxPool2d(3, stride=2, padding=1), nn.AvgPool2d(2)):
+        assert layer(Tensor(np.zeros((0, 4, 8, 8), np.float32))).shape[0] == 0
 
 
 # ---------------------------------------------------------------- chapters

@@ -167,7 +167,7 @@ def im2col(x, kernel, geo, out):
     view = windows(pad(x, geo.padding), kernel, geo.stride, geo.dilation, out)
     cols = np.empty(view.shape, dtype=x.dtype)                 # (N, C, kH, kW, Ho, Wo)
     np.copyto(cols, view)
-    return cols.reshape(n, geo.groups, -1, out[0] * out[1])
+    return cols.reshape(n, geo.groups, c // geo.groups * kernel[0] * kernel[1], out[0] * out[1])
 
 
 def col2im(cols, input_shape, kernel, geo, out):
@@ -200,7 +200,7 @@ def _grouped_weight(weight, groups):
 def _grouped_gradient(gy, groups):
     """dL/dy (N, O, Ho, Wo) as (N, g, O/g, Ho * Wo), the layout of the outputs of a group (a view)."""
     n, o = gy.shape[:2]
-    return gy.reshape(n, groups, o // groups, -1)
+    return gy.reshape(n, groups, o // groups, gy.shape[2] * gy.shape[3])
 
 
 def conv_forward(x, weight, geo, out=None):
@@ -233,8 +233,9 @@ def input_grad_by_columns(gy, weight, geo, input_shape):
     One product for the whole batch, with the gradient laid out channel
     first (g, O/g, N * Ho * Wo), gives the columns that ``col2im`` adds back.
     """
-    n, o = gy.shape[:2]
-    channel_first = _grouped_gradient(gy, geo.groups).transpose(1, 2, 0, 3).reshape(geo.groups, o // geo.groups, -1)
+    grouped = _grouped_gradient(gy, geo.groups)                               # (N, g, O/g, Ho*Wo)
+    n, groups, per_group, positions = grouped.shape
+    channel_first = grouped.transpose(1, 2, 0, 3).reshape(groups, per_group, n * positions)
     gcols = _grouped_weight(weight, geo.groups).transpose(0, 2, 1) @ channel_first   # (g, K, N*Ho*Wo)
     return col2im(gcols, input_shape, weight.shape[2:], geo, gy.shape[2:])
 
