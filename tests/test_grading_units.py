@@ -339,3 +339,33 @@ def test_the_table_shows_points_and_the_first_lines_of_each_failure():
     assert failures[0] == "  Exercise 2.1: Square it"
     assert failures[1] == "    On the grader's inputs your answer raised NotImplementedError"
     assert lines[-1] == "Note: the grader cannot drop privileges"
+
+
+def test_a_backward_of_average_pooling_that_records_nothing_fails_exercise_9_1(monkeypatch):
+    """Exercise 9.1 asks for a backward that can be differentiated again; right first derivatives are not enough."""
+    from framework.autograd.tensor import Tensor
+    from framework.nn import pooling
+    from framework.nn.conv import conv_input_grad
+
+    def arrays_only(self, gy):
+        (n, c, h, w), dtype = self.saved
+        values = gy.data if isinstance(gy, Tensor) else gy
+        return conv_input_grad(values, pooling.averaging_filter(c, self.kernel, dtype),
+                               self.geo._replace(groups=c), (n, c, h, w))
+
+    module = judge.load_judges(ROOT, 9)
+    exercise = next(e for e in load_book(ROOT).exercises if e.id == "9.1")
+    inputs = judge.decode(judge.grading_inputs(module, exercise, 0))
+    expected = judge.encode(module.probe_9_1(inputs, {}))
+    assert judge.verdict(module, exercise, expected, expected)[0]
+
+    def first_derivative():
+        x = Tensor(inputs["x"], requires_grad=True)
+        pooling.avg_pool2d(x, inputs["kernel"], inputs["stride"], inputs["padding"]).sum().backward()
+        return x.grad.data
+
+    right = first_derivative()
+    monkeypatch.setattr(pooling.AvgPool2dFunction, "backward", arrays_only)
+    np.testing.assert_allclose(first_derivative(), right, err_msg="this wrong answer gets first derivatives right")
+    with pytest.raises(RuntimeError):
+        module.probe_9_1(inputs, {})

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from framework import nn
 from framework.autograd.gradcheck import gradcheck
 from framework.autograd.tensor import Tensor, no_grad, tensor
+from framework.convnet import mnist_cnn
 from framework.nn import functional as F
 from framework.nn.conv import (
     Conv2dFunction,
@@ -24,6 +25,9 @@ from framework.nn.conv import (
     ConvWeightFunction,
     conv_output_size,
     geometry,
+    input_grad_by_columns,
+    input_grad_by_shifts,
+    output_shape,
 )
 from framework.nn.pooling import GatherAt, MaxPool2dFunction, ScatterTo, pool_geometry
 
@@ -127,6 +131,31 @@ def test_weight_gradient_is_the_sum_over_positions_with_few_and_many_taps(channe
         channel = (o // per_group) * w.shape[1] + c              # the input channel this filter tap reads
         expected[o, c, i, j] = np.sum(gy[:, o] * padded[:, channel, i:i + 6, j:j + 5])
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [
+    ((3, 4, 6, 5), (3, 3), (1, 1), (1, 1), 1, (0, 0)),       # "same" convolution, as in the chapter
+    ((2, 3, 7, 6), (2, 3), (0, 2), (1, 1), 1, (0, 0)),       # rectangular kernel, no padding in rows
+    ((2, 4, 9, 8), (3, 2), (2, 1), (2, 3), 2, (0, 0)),       # dilated, two groups
+    ((1, 2, 5, 5), (3, 3), (1, 1), (2, 2), 1, (1, 1)),       # dL/dy shorter than the full output
+    ((2, 6, 4, 4), (1, 1), (0, 0), (1, 1), 3, (0, 0)),       # 1x1 filters: a single tap
+])
+def test_input_gradient_by_shifts_equals_the_input_gradient_by_columns(input_shape, kernel, padding, dilation,
+                                                                       groups, trimmed):
+    """The two ways of conv_input_grad give the same numbers wherever the stride is 1.
+
+    ``trimmed`` removes the last rows and columns of dL/dy, as the adjoint of
+    a transposed convolution with output_padding does.
+    """
+    rng = np.random.default_rng(sum(input_shape))
+    geo = geometry(1, padding, dilation, groups, "test")
+    weight = rng.standard_normal((groups * 2, input_shape[1] // groups) + kernel)
+    full = output_shape(input_shape, kernel, geo, "test")
+    gy = rng.standard_normal((input_shape[0], weight.shape[0], full[0] - trimmed[0], full[1] - trimmed[1]))
+    by_shifts = input_grad_by_shifts(gy, weight, geo, input_shape)
+    by_columns = input_grad_by_columns(gy, weight, geo, input_shape)
+    assert by_shifts.shape == input_shape and by_shifts.flags.c_contiguous
+    np.testing.assert_allclose(by_shifts, by_columns, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation, expected",
@@ -454,6 +483,26 @@ def test_batch_norm_explains_bad_inputs():
         nn.BatchNorm2d(3)(Tensor(np.zeros((2, 3), np.float32)))
     with pytest.raises(ValueError, match="batch_norm: in training mode each channel needs more than one value"):
         F.batch_norm(Tensor(np.zeros((1, 3))), None, None, training=True)
+    no_running = nn.BatchNorm2d(4, track_running_stats=False).eval()
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(4.*track_running_stats=False.*evaluation mode too.*"
+                                         r"\(1, 4, 1, 1\) has 1"):
+        no_running(Tensor(np.zeros((1, 4, 1, 1), np.float32)))
+    for affine in (True, False):
+        with pytest.raises(TypeError, match=r"BatchNorm2d\(4.*input has dtype float64 but the layer has dtype float32"):
+            nn.BatchNorm2d(4, affine=affine)(Tensor(np.zeros((2, 4, 3, 3))))
+
+
+def test_an_empty_batch_goes_through_a_cnn_in_evaluation_mode():
+    """No images in, no scores out, as in PyTorch; gradients of the right (empty) shapes."""
+    model = mnist_cnn(batch_norm=True).eval()
+    x = Tensor(np.zeros((0, 1, 28, 28), np.float32), requires_grad=True)
+    scores = model(x)
+    assert scores.shape == (0, 10)
+    scores.sum().backward()
+    assert x.grad.shape == (0, 1, 28, 28)
+    assert all(p.grad is not None and np.all(p.grad.data == 0) for p in model.parameters())
+    for layer in (nn.Conv2d(4, 4, 3, stride=2, groups=2), nn.MaxPool2d(3, stride=2, padding=1), nn.AvgPool2d(2)):
+        assert layer(Tensor(np.zeros((0, 4, 8, 8), np.float32))).shape[0] == 0
 
 
 # ---------------------------------------------------------------- chapters

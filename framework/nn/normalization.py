@@ -207,10 +207,24 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: expected an input of shape {self.shapes}, got shape {tuple(shape)}")
         if shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} channels in axis 1, got shape {tuple(shape)}")
-        if self.training and int(np.prod(shape)) // shape[1] < 2:
+        per_channel = int(np.prod(shape)) // shape[1]
+        if per_channel < 2 and self.training:
             raise ValueError(
                 f"{name}: in training mode each channel needs more than one value, but the input of shape "
-                f"{tuple(shape)} has one; use a batch of two or more, or evaluation mode (model.eval())"
+                f"{tuple(shape)} has {per_channel}; use a batch of two or more, or evaluation mode (model.eval())"
+            )
+        if per_channel < 2 and not self.track_running_stats:
+            raise ValueError(
+                f"{name}: without running statistics (track_running_stats=False) it normalises with the "
+                f"batch's own, in evaluation mode too, so each channel needs more than one value; the input "
+                f"of shape {tuple(shape)} has {per_channel}"
+            )
+        reference = self.weight if self.affine else self.running_mean
+        dtype = getattr(_values(x), "dtype", None)
+        if reference is not None and dtype is not None and dtype != _values(reference).dtype:
+            raise TypeError(
+                f"{name}: the input has dtype {dtype} but the layer has dtype {_values(reference).dtype}; "
+                f"convert the input or the layer (.to(np.{dtype}))"
             )
 
     def forward(self, x):

@@ -68,8 +68,9 @@ def _is_tiling(kernel, geo):
 def _gather(x, index):
     """out[n, c, r, s] = x[n, c].flat[index[n, c, r, s]] on arrays."""
     n, c = x.shape[:2]
-    flat = x.reshape(n, c, -1)
-    return np.take_along_axis(flat, index.reshape(n, c, -1), axis=2).reshape(index.shape)
+    flat = x.reshape(n, c, int(np.prod(x.shape[2:])))                # sizes, not -1: the batch may be empty
+    chosen = index.reshape(n, c, int(np.prod(index.shape[2:])))
+    return np.take_along_axis(flat, chosen, axis=2).reshape(index.shape)
 
 
 def _scatter(values, index, shape):

@@ -13,13 +13,24 @@ def inputs_9_1(rng):
 
 
 def probe_9_1(inputs, namespace):
+    """The input gradient of average pooling, and its derivative with respect to dL/dy.
+
+    The gradient is computed with ``create_graph=True`` and differentiated
+    again: the exercise asks for a backward that records its work, and one
+    that only computes arrays leaves nothing to differentiate.
+    """
     from framework.autograd import tensor
+    from framework.autograd.tensor import grad
     from framework.nn import functional as F
 
+    rng = np.random.default_rng(inputs["seed"])
     x = tensor(inputs["x"], requires_grad=True)
     y = F.avg_pool2d(x, inputs["kernel"], inputs["stride"], inputs["padding"])
-    y.backward(np.random.default_rng(inputs["seed"]).normal(size=y.shape))
-    return {"gradient": x.grad.data}
+    gy = tensor(rng.normal(size=y.shape), requires_grad=True)
+    (gx,) = grad(y, x, gy, create_graph=True)
+    weights = rng.normal(size=x.shape)
+    (second,) = grad((gx * weights).sum(), gy)          # d<dL/dx, weights>/d(dL/dy) = avg_pool2d(weights)
+    return {"gradient": gx.data, "second": second.data}
 
 
 def inputs_9_2(rng):
