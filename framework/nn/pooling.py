@@ -192,11 +192,14 @@ class MaxPool2dFunction(Function):
             return _scatter(gy if inside is None else gy * inside, index, x.shape)
         covered = x.shape[2] % self.kernel[0] == 0 and x.shape[3] % self.kernel[1] == 0
         gx = np.empty_like(x) if covered else np.zeros_like(x)   # the taps write every covered pixel
-        taken = np.zeros(gy.shape, dtype=bool)
-        for tap, grad_tap in zip(self._taps(x, gy.shape[2:]), self._taps(gx, gy.shape[2:])):
-            first = (tap == kept) & ~taken                   # this tap is the window's first maximum
-            taken |= first
-            np.multiply(gy, first, out=grad_tap)
+        taps, grad_taps = self._taps(x, gy.shape[2:]), self._taps(gx, gy.shape[2:])
+        taken = np.zeros(gy.shape, dtype=bool)               # windows whose maximum an earlier tap holds
+        for tap, grad_tap in zip(taps[:-1], grad_taps[:-1]):
+            hit = tap == kept
+            np.multiply(gy, hit & ~taken, out=grad_tap)      # this tap is the window's first maximum
+            taken |= hit
+        # The maximum is one of the taps: where no earlier tap holds it, the last one does.
+        np.multiply(gy, ~taken, out=grad_taps[-1])
         return gx
 
 
