@@ -341,6 +341,7 @@ def test_the_table_shows_points_and_the_first_lines_of_each_failure():
     assert lines[-1] == "Note: the grader cannot drop privileges"
 
 
+@pytest.mark.exercise("9.1")  # it runs the package's answer to 9.1
 def test_a_backward_of_average_pooling_that_records_nothing_fails_exercise_9_1(monkeypatch):
     """Exercise 9.1 asks for a backward that can be differentiated again; right first derivatives are not enough."""
     from framework.autograd.tensor import Tensor
