@@ -25,12 +25,9 @@ from framework.nn.conv import (
     ConvWeightFunction,
     conv_output_size,
     geometry,
-    im2col_by_rows,
-    im2col_from_windows,
     input_grad_by_columns,
     input_grad_by_shifts,
     output_shape,
-    rows_fit,
 )
 from framework.nn.pooling import GatherAt, MaxPool2dFunction, ScatterTo, pool_geometry
 
@@ -134,26 +131,6 @@ def test_weight_gradient_is_the_sum_over_positions_with_few_and_many_taps(channe
         channel = (o // per_group) * w.shape[1] + c              # the input channel this filter tap reads
         expected[o, c, i, j] = np.sum(gy[:, o] * padded[:, channel, i:i + 6, j:j + 5])
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [
-    ((3, 4, 6, 5), (3, 3), (1, 1), (1, 1), 1, 0),       # "same" convolution, as in the chapter
-    ((2, 3, 7, 6), (2, 5), (0, 2), (1, 1), 1, 0),       # rectangular kernel, no padding of the rows
-    ((2, 4, 9, 8), (3, 3), (2, 2), (2, 2), 2, 0),       # dilated, two groups
-    ((2, 2, 5, 6), (3, 3), (1, 2), (1, 1), 1, 1),       # the first rows and W columns of a wider output
-    ((2, 6, 4, 4), (1, 1), (0, 0), (1, 1), 3, 0),       # 1x1 filters: a single tap
-    ((1, 1, 1, 1), (3, 3), (1, 1), (1, 1), 1, 0),       # a single pixel
-    ((2, 1, 3, 2), (1, 7), (0, 3), (1, 1), 1, 0),       # shifts by more than a row's width
-])
-def test_im2col_by_rows_equals_the_columns_of_the_window_view(input_shape, kernel, padding, dilation, groups,
-                                                               trimmed):
-    """Stride 1 and output rows as wide as the input's: both ways give the same columns."""
-    geo = geometry(1, padding, dilation, groups, "test")
-    full = output_shape(input_shape, kernel, geo, "test")
-    out = (full[0] - trimmed, input_shape[3])
-    assert rows_fit(input_shape, geo, out)
-    x = np.random.default_rng(sum(input_shape)).standard_normal(input_shape)
-    np.testing.assert_array_equal(im2col_by_rows(x, kernel, geo, out), im2col_from_windows(x, kernel, geo, out))
 
 
 @pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [

@@ -153,16 +153,6 @@ def windows(padded, kernel, stride, dilation, out):
     )
 
 
-def rows_fit(input_shape, geo, out):
-    """True when the stride is 1 and each output row is as wide as an input row.
-
-    That is the case of the usual "same" convolutions (3x3 filters with
-    padding 1, 5x5 with padding 2, 1x1 without): then ``im2col_by_rows``
-    copies whole runs of rows.
-    """
-    return geo.stride == (1, 1) and out[1] == input_shape[3]
-
-
 def im2col(x, kernel, geo, out):
     """The windows of x copied into columns: shape (N, groups, C/groups * kH * kW, Ho * Wo).
 
@@ -170,78 +160,14 @@ def im2col(x, kernel, geo, out):
     output position, so the filters of a group times its matrix of columns
     give that group's output maps. One batched matrix product
     (``np.matmul`` broadcasts over the images) convolves the whole batch and
-    leaves the result already in the (N, C, H, W) layout. Two ways to the
-    same columns, tested to agree: ``im2col_by_rows`` where it applies
-    (``rows_fit``), about twice as fast there, else ``im2col_from_windows``.
+    leaves the result already in the (N, C, H, W) layout. The copy reads
+    the window view in its own order, image by image, which keeps it fast.
     """
-    if rows_fit(x.shape, geo, out):
-        return im2col_by_rows(x, kernel, geo, out)
-    return im2col_from_windows(x, kernel, geo, out)
-
-
-def im2col_from_windows(x, kernel, geo, out):
-    """im2col in general: the window view of the padded images, copied in its own order, image by image."""
     n, c = x.shape[:2]
     view = windows(pad(x, geo.padding), kernel, geo.stride, geo.dilation, out)
     cols = np.empty(view.shape, dtype=x.dtype)                 # (N, C, kH, kW, Ho, Wo)
     np.copyto(cols, view)
     return cols.reshape(n, geo.groups, c // geo.groups * kernel[0] * kernel[1], out[0] * out[1])
-
-
-def im2col_by_rows(x, kernel, geo, out):
-    """im2col when ``rows_fit``: each tap of a channel is one run of Ho * W values.
-
-    Pad the images with rows of zeros only, above and below, and lay them
-    end to end in one flat array. Tap (i, j) reads, for output position
-    (r, s), the pixel (r + i d_h, s + j d_w - p_w) of the padded rows: the
-    same number of places, i d_h W + j d_w - p_w, after pixel (r, s) for
-    every r and s. So a tap of one channel is a contiguous run of the flat
-    array (``_taps_by_rows``), copied in one piece, where the window view
-    is copied Wo values at a time. Near the left and right edges the
-    shifted run reads the end of the row above or the start of the row
-    below instead of the zero padding: ``_zero_wrapped`` clears those.
-    """
-    n, c, h, w = x.shape
-    ph, pw = geo.padding
-    rows = h + 2 * ph
-    flat = np.zeros(n * c * rows * w + 2 * pw, dtype=x.dtype)       # pw zeros before and after
-    flat[pw:pw + n * c * rows * w].reshape(n, c, rows, w)[:, :, ph:ph + h] = x
-    view = _taps_by_rows(flat, (n, c, rows, w), kernel, geo, out[0] * w)
-    cols = np.empty(view.shape, dtype=x.dtype)                 # (N, C, kH, kW, Ho * W)
-    np.copyto(cols, view)
-    _zero_wrapped(cols, kernel, geo, w)
-    return cols.reshape(n, geo.groups, c // geo.groups * kernel[0] * kernel[1], out[0] * w)
-
-
-def _taps_by_rows(flat, shape, kernel, geo, length):
-    """View (N, C, kH, kW, length) of row-padded images laid end to end in ``flat``, after p_w zeros.
-
-    ``shape`` is (N, C, rows, W) of the row-padded images. Element
-    [n, c, i, j, t] lies i d_h W + j d_w - p_w places after position t of
-    image n, channel c: it is tap (i, j) of output position t = r W + s.
-    """
-    n, c, rows, w = shape
-    step = flat.itemsize
-    dh, dw = geo.dilation
-    return as_strided(flat, shape=(n, c, kernel[0], kernel[1], length),
-                      strides=(c * rows * w * step, rows * w * step, dh * w * step, dw * step, step),
-                      writeable=False)
-
-
-def _zero_wrapped(cols, kernel, geo, w):
-    """Set to zero the entries of ``cols`` (N, C, kH, kW, Ho * W) that a row shift took across a row's end.
-
-    Tap (i, j) shifts by j d_w - p_w columns: where that moves output column
-    s out of 0 .. W - 1, the entry belongs to the zero padding.
-    """
-    n, c, kh, kw, length = cols.shape
-    by_row = cols.reshape(n, c, kh, kw, length // w, w)
-    for j in range(kw):
-        shift = j * geo.dilation[1] - geo.padding[1]
-        if shift < 0:
-            by_row[:, :, :, j, :, :-shift] = 0
-        elif shift > 0:
-            by_row[:, :, :, j, :, max(0, w - shift):] = 0
 
 
 def col2im(cols, input_shape, kernel, geo, out):
