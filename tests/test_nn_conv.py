@@ -19,15 +19,22 @@ from framework.autograd.gradcheck import gradcheck
 from framework.autograd.tensor import Tensor, no_grad, tensor
 from framework.convnet import mnist_cnn
 from framework.nn import functional as F
+from framework.nn import conv as conv_module
 from framework.nn.conv import (
     Conv2dFunction,
     ConvTransposeFunction,
     ConvWeightFunction,
+    conv_forward,
     conv_output_size,
+    conv_weight_grad,
     geometry,
+    image_chunks,
+    im2col_by_rows,
+    im2col_from_windows,
     input_grad_by_columns,
     input_grad_by_shifts,
     output_shape,
+    rows_fit,
 )
 from framework.nn.pooling import GatherAt, MaxPool2dFunction, ScatterTo, pool_geometry
 
@@ -90,7 +97,7 @@ def test_conv_backward_on_arrays_equals_the_backward_recorded_from_operations(ca
     y = fn(x, w)
     gy = rng.standard_normal(y.shape)
     fast = fn.backward(gy)
-    fn.saved = (x, w, None)
+    fn.saved = (x, w)
     recorded = fn.backward(Tensor(gy))
     for a, b in zip(fast, recorded):
         assert isinstance(a, np.ndarray) and isinstance(b, Tensor) and b.grad_fn is not None
@@ -134,6 +141,26 @@ def test_weight_gradient_is_the_sum_over_positions_with_few_and_many_taps(channe
 
 
 @pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [
+    ((3, 4, 6, 5), (3, 3), (1, 1), (1, 1), 1, 0),       # "same" convolution, as in the chapter
+    ((2, 3, 7, 6), (2, 5), (0, 2), (1, 1), 1, 0),       # rectangular kernel, no padding of the rows
+    ((2, 4, 9, 8), (3, 3), (2, 2), (2, 2), 2, 0),       # dilated, two groups
+    ((2, 2, 5, 6), (3, 3), (1, 2), (1, 1), 1, 1),       # the first rows and W columns of a wider output
+    ((2, 6, 4, 4), (1, 1), (0, 0), (1, 1), 3, 0),       # 1x1 filters: a single tap
+    ((1, 1, 1, 1), (3, 3), (1, 1), (1, 1), 1, 0),       # a single pixel
+    ((2, 1, 3, 2), (1, 7), (0, 3), (1, 1), 1, 0),       # shifts by more than a row's width
+])
+def test_im2col_by_rows_equals_the_columns_of_the_window_view(input_shape, kernel, padding, dilation, groups,
+                                                               trimmed):
+    """Stride 1 and output rows as wide as the input's: both ways give the same columns."""
+    geo = geometry(1, padding, dilation, groups, "test")
+    full = output_shape(input_shape, kernel, geo, "test")
+    out = (full[0] - trimmed, input_shape[3])
+    assert rows_fit(input_shape, geo, out)
+    x = np.random.default_rng(sum(input_shape)).standard_normal(input_shape)
+    np.testing.assert_array_equal(im2col_by_rows(x, kernel, geo, out), im2col_from_windows(x, kernel, geo, out))
+
+
+@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [
     ((3, 4, 6, 5), (3, 3), (1, 1), (1, 1), 1, (0, 0)),       # "same" convolution, as in the chapter
     ((2, 3, 7, 6), (2, 3), (0, 2), (1, 1), 1, (0, 0)),       # rectangular kernel, no padding in rows
     ((2, 4, 9, 8), (3, 2), (2, 1), (2, 3), 2, (0, 0)),       # dilated, two groups
@@ -156,6 +183,23 @@ def test_input_gradient_by_shifts_equals_the_input_gradient_by_columns(input_sha
     by_columns = input_grad_by_columns(gy, weight, geo, input_shape)
     assert by_shifts.shape == input_shape and by_shifts.flags.c_contiguous
     np.testing.assert_allclose(by_shifts, by_columns, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk_bytes, stride, padding, groups", [(1, 1, 1, 1), (3000, 1, 1, 2), (2000, 2, 0, 1)])
+def test_convolution_a_chunk_of_images_at_a_time_equals_the_whole_batch_at_once(monkeypatch, chunk_bytes, stride,
+                                                                                padding, groups):
+    """The forward pass and the weight gradient give the same numbers whatever the chunks of images."""
+    rng = np.random.default_rng(chunk_bytes)
+    x, weight = rng.standard_normal((7, 4, 6, 5)), rng.standard_normal((6, 4 // groups, 3, 3))
+    geo = geometry(stride, padding, 1, groups, "test")
+    whole = conv_forward(x, weight, geo)
+    gy = rng.standard_normal(whole.shape)
+    whole_gradient = conv_weight_grad(x, gy, geo, weight.shape)
+    assert len(image_chunks(x, (3, 3), geo, whole.shape[2:])) == 1
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+    assert len(image_chunks(x, (3, 3), geo, whole.shape[2:])) > 1
+    np.testing.assert_allclose(conv_forward(x, weight, geo), whole, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv_weight_grad(x, gy, geo, weight.shape), whole_gradient, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation, expected",
