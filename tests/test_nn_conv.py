@@ -97,7 +97,7 @@ def test_conv_backward_on_arrays_equals_the_backward_recorded_from_operations(ca
     y = fn(x, w)
     gy = rng.standard_normal(y.shape)
     fast = fn.backward(gy)
-    fn.saved = (x, w)
+    fn.saved = (x, w, None)
     recorded = fn.backward(Tensor(gy))
     for a, b in zip(fast, recorded):
         assert isinstance(a, np.ndarray) and isinstance(b, Tensor) and b.grad_fn is not None
@@ -188,17 +188,24 @@ def test_input_gradient_by_shifts_equals_the_input_gradient_by_columns(input_sha
 @pytest.mark.parametrize("chunk_bytes, stride, padding, groups", [(1, 1, 1, 1), (3000, 1, 1, 2), (2000, 2, 0, 1)])
 def test_convolution_a_chunk_of_images_at_a_time_equals_the_whole_batch_at_once(monkeypatch, chunk_bytes, stride,
                                                                                 padding, groups):
-    """The forward pass and the weight gradient give the same numbers whatever the chunks of images."""
+    """The forward pass and the weight gradient give the same numbers whatever the chunks of images.
+
+    A batch in one chunk keeps its columns for the weight gradient; in
+    several, the weight gradient makes them again.
+    """
     rng = np.random.default_rng(chunk_bytes)
     x, weight = rng.standard_normal((7, 4, 6, 5)), rng.standard_normal((6, 4 // groups, 3, 3))
     geo = geometry(stride, padding, 1, groups, "test")
-    whole = conv_forward(x, weight, geo)
+    whole, cols = conv_forward(x, weight, geo)
     gy = rng.standard_normal(whole.shape)
-    whole_gradient = conv_weight_grad(x, gy, geo, weight.shape)
-    assert len(image_chunks(x, (3, 3), geo, whole.shape[2:])) == 1
+    whole_gradient = conv_weight_grad(x, gy, geo, weight.shape, cols)
+    assert cols is not None and len(image_chunks(x, (3, 3), geo, whole.shape[2:])) == 1
+    monkeypatch.setattr(conv_module, "KEEP_BYTES", 0)
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
     assert len(image_chunks(x, (3, 3), geo, whole.shape[2:])) > 1
-    np.testing.assert_allclose(conv_forward(x, weight, geo), whole, rtol=1e-12, atol=1e-12)
+    chunked, kept = conv_forward(x, weight, geo)
+    assert kept is None
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(conv_weight_grad(x, gy, geo, weight.shape), whole_gradient, rtol=1e-12, atol=1e-12)
 
 

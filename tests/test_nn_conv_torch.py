@@ -111,7 +111,7 @@ def test_second_derivatives_of_conv2d_equal_pytorch(case):
     fn = Conv2dFunction(geo)
     y = fn(x, w)
     gy, tgy = both(rng.standard_normal(y.shape))
-    fn.saved = (x, w)                           # backward handed tensors records its graph
+    fn.saved = (x, w, None)                     # backward handed tensors records its graph
     gx, gw = fn.backward(gy)
     ty = torch.nn.functional.conv2d(tx, tw, stride=geo.stride, padding=geo.padding, dilation=geo.dilation,
                                     groups=geo.groups)

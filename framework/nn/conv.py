@@ -278,21 +278,25 @@ def _grouped_gradient(gy, groups):
 
 
 CHUNK_BYTES = 1 << 20      # columns of about 1 MiB at a time: they stay in the processor's cache
+KEEP_BYTES = 4 << 20       # the columns of a batch up to 4 MiB are made at once, and kept for the weight gradient
 
 
 def image_chunks(x, kernel, geo, out):
-    """Slices of the batch x whose columns take about ``CHUNK_BYTES`` each (at least one image).
+    """Slices of the batch x: all of it when its columns take at most ``KEEP_BYTES``, else chunks
+    whose columns take about ``CHUNK_BYTES`` (at least one image).
 
     The columns of a whole batch can be many times the size of its images
     (for the second convolution of Chapter 9, 11 MB for 1.25 MB of images).
     Made and used a few images at a time, they are still in the processor's
     cache when the matrix product reads them, instead of going out to the
-    main memory and coming back. The weight gradient makes them again, chunk
-    by chunk, rather than keeping them from the forward pass: that costs
-    less than reading them back from memory.
+    main memory and coming back. The weight gradient then makes them again,
+    chunk by chunk, which costs less than reading them back. Smaller
+    columns are made once, for the whole batch, and kept.
     """
     n, c = x.shape[:2]
     per_image = c * kernel[0] * kernel[1] * out[0] * out[1] * x.itemsize
+    if n * per_image <= KEEP_BYTES:
+        return [slice(0, n)]
     step = max(1, CHUNK_BYTES // max(1, per_image))
     return [slice(start, start + step) for start in range(0, n, step)]
 
@@ -300,19 +304,22 @@ def image_chunks(x, kernel, geo, out):
 def conv_forward(x, weight, geo, out=None):
     """y = conv(x, w) on arrays: the filters times the columns, a chunk of images at a time.
 
-    ``out`` (rows, columns) keeps only the first output positions (the
-    adjoint of a transposed convolution whose output has extra rows).
+    Returns y and, when the batch is a single chunk, its columns, for the
+    weight gradient to reuse (else None). ``out`` (rows, columns) keeps
+    only the first output positions (the adjoint of a transposed
+    convolution whose output has extra rows).
     """
     kernel = weight.shape[2:]
     out = output_shape(x.shape, kernel, geo, "conv2d") if out is None else out
     n, o = x.shape[0], weight.shape[0]
     y = np.empty((n, o, out[0], out[1]), dtype=np.result_type(x, weight))
     filters = _grouped_weight(weight, geo.groups)                      # (g, O/g, K)
-    for part in image_chunks(x, kernel, geo, out):
+    chunks = image_chunks(x, kernel, geo, out)
+    for part in chunks:
         cols = im2col(x[part], kernel, geo, out)                       # (images, g, K, Ho*Wo)
         outputs = y[part].reshape(-1, geo.groups, o // geo.groups, out[0] * out[1])   # a view of y
         np.matmul(filters, cols, out=outputs)                          # filters times windows
-    return y
+    return y, (cols if len(chunks) == 1 else None)
 
 
 def conv_input_grad(gy, weight, geo, input_shape):
@@ -382,27 +389,28 @@ def input_grad_by_shifts(gy, weight, geo, input_shape):
     return np.ascontiguousarray(grad.transpose(2, 0, 1, 3))
 
 
-def conv_weight_grad(x, gy, geo, weight_shape):
+def conv_weight_grad(x, gy, geo, weight_shape, cols=None):
     """dL/dw = dL/dy times the columns of each image, summed over the batch, a chunk of images at a time.
 
     Computed as columns times dL/dy transposed, (K, Ho*Wo) x (Ho*Wo, O/g)
     for each image, then transposed back: the same numbers as the product
     the other way round, but a faster shape for the matrix routine when the
-    filters have many taps (K = C * kH * kW is large). The columns are made
-    again from x, chunk by chunk (``image_chunks``).
+    filters have many taps (K = C * kH * kW is large). ``cols`` are the
+    columns of the whole batch, when the forward pass kept them; else they
+    are made again from x, chunk by chunk (``image_chunks``).
     """
     kernel, out = weight_shape[2:], gy.shape[2:]
     groups = geo.groups
     total = np.zeros((groups, weight_shape[1] * kernel[0] * kernel[1], weight_shape[0] // groups),
                      dtype=np.result_type(x, gy))
     for part in image_chunks(x, kernel, geo, out):
-        cols = im2col(x[part], kernel, geo, out)                                   # (images, g, K, Ho*Wo)
-        by_position = _grouped_gradient(gy[part], groups).transpose(0, 1, 3, 2)    # (images, g, Ho*Wo, O/g)
-        if cols.shape[2] >= 64:
+        part_cols = im2col(x[part], kernel, geo, out) if cols is None else cols[part]   # (images, g, K, Ho*Wo)
+        by_position = _grouped_gradient(gy[part], groups).transpose(0, 1, 3, 2)        # (images, g, Ho*Wo, O/g)
+        if part_cols.shape[2] >= 64:
             # With many taps the product is large next to dL/dy, and the matrix
             # routine runs faster on a contiguous copy.
             by_position = np.ascontiguousarray(by_position)
-        total += (cols @ by_position).sum(axis=0)                                  # (g, K, O/g)
+        total += (part_cols @ by_position).sum(axis=0)                                 # (g, K, O/g)
     return total.transpose(0, 2, 1).reshape(weight_shape)
 
 
@@ -430,21 +438,21 @@ class Conv2dFunction(Function):
         self.geo, self.out = geo, out
 
     def forward(self, x, weight, *bias):
-        y = conv_forward(x, weight, self.geo, self.out)
+        y, cols = conv_forward(x, weight, self.geo, self.out)
         if bias:
             y += bias[0].reshape(1, -1, 1, 1)
-        self.save_for_backward(x, weight)
+        self.save_for_backward(x, weight, cols)
         return y
 
     def backward(self, gy):
-        x, weight = self.saved
+        x, weight, cols = self.saved
         needs = self.needs_input_grad
         if _recording(gy, x, weight):
             gx = conv_transpose(gy, weight, self.geo, x.shape) if needs[0] else None
             gw = conv_weight(x, gy, self.geo, weight.shape) if needs[1] else None
         else:
             gx = conv_input_grad(gy, weight, self.geo, x.shape) if needs[0] else None
-            gw = conv_weight_grad(x, gy, self.geo, weight.shape) if needs[1] else None
+            gw = conv_weight_grad(x, gy, self.geo, weight.shape, cols) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (gy.sum(axis=(0, 2, 3)) if needs[2] else None)
@@ -496,7 +504,7 @@ def conv(x, weight, geo, out=None):
     """conv(x, w) without bias (its first ``out`` positions): recorded on tensors, NumPy on arrays."""
     if _recording(x, weight):
         return Conv2dFunction(geo, out)(x, weight)
-    return conv_forward(x, weight, geo, out)
+    return conv_forward(x, weight, geo, out)[0]
 
 
 def conv_transpose(gy, weight, geo, input_shape):
