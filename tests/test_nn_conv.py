@@ -32,7 +32,7 @@ from framework.nn.conv import (
     im2col_by_rows,
     im2col_from_windows,
     input_grad_by_columns,
-    input_grad_by_shifts,
+    input_grad_by_rows,
     output_shape,
     rows_fit,
 )
@@ -140,7 +140,7 @@ def test_weight_gradient_is_the_sum_over_positions_with_few_and_many_taps(channe
     np.testing.assert_allclose(w.grad, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [
+ROWS_FIT = [  # stride 1, output rows as wide as the input's: input shape, kernel, padding, dilation, groups, trimmed
     ((3, 4, 6, 5), (3, 3), (1, 1), (1, 1), 1, 0),       # "same" convolution, as in the chapter
     ((2, 3, 7, 6), (2, 5), (0, 2), (1, 1), 1, 0),       # rectangular kernel, no padding of the rows
     ((2, 4, 9, 8), (3, 3), (2, 2), (2, 2), 2, 0),       # dilated, two groups
@@ -148,41 +148,41 @@ def test_weight_gradient_is_the_sum_over_positions_with_few_and_many_taps(channe
     ((2, 6, 4, 4), (1, 1), (0, 0), (1, 1), 3, 0),       # 1x1 filters: a single tap
     ((1, 1, 1, 1), (3, 3), (1, 1), (1, 1), 1, 0),       # a single pixel
     ((2, 1, 3, 2), (1, 7), (0, 3), (1, 1), 1, 0),       # shifts by more than a row's width
-])
-def test_im2col_by_rows_equals_the_columns_of_the_window_view(input_shape, kernel, padding, dilation, groups,
-                                                               trimmed):
-    """Stride 1 and output rows as wide as the input's: both ways give the same columns."""
+    ((2, 2, 4, 4), (3, 3), (3, 1), (1, 1), 1, 0),       # more padding rows than the kernel needs
+]
+
+
+def _rows_fit_case(input_shape, kernel, padding, dilation, groups, trimmed):
     geo = geometry(1, padding, dilation, groups, "test")
     full = output_shape(input_shape, kernel, geo, "test")
-    out = (full[0] - trimmed, input_shape[3])
+    out = (full[0] - trimmed, input_shape[3])        # W columns: all of them, or the first W of a wider output
     assert rows_fit(input_shape, geo, out)
+    return geo, out
+
+
+@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", ROWS_FIT)
+def test_im2col_by_rows_equals_the_columns_of_the_window_view(input_shape, kernel, padding, dilation, groups,
+                                                               trimmed):
+    geo, out = _rows_fit_case(input_shape, kernel, padding, dilation, groups, trimmed)
     x = np.random.default_rng(sum(input_shape)).standard_normal(input_shape)
     np.testing.assert_array_equal(im2col_by_rows(x, kernel, geo, out), im2col_from_windows(x, kernel, geo, out))
 
 
-@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", [
-    ((3, 4, 6, 5), (3, 3), (1, 1), (1, 1), 1, (0, 0)),       # "same" convolution, as in the chapter
-    ((2, 3, 7, 6), (2, 3), (0, 2), (1, 1), 1, (0, 0)),       # rectangular kernel, no padding in rows
-    ((2, 4, 9, 8), (3, 2), (2, 1), (2, 3), 2, (0, 0)),       # dilated, two groups
-    ((1, 2, 5, 5), (3, 3), (1, 1), (2, 2), 1, (1, 1)),       # dL/dy shorter than the full output
-    ((2, 6, 4, 4), (1, 1), (0, 0), (1, 1), 3, (0, 0)),       # 1x1 filters: a single tap
-])
-def test_input_gradient_by_shifts_equals_the_input_gradient_by_columns(input_shape, kernel, padding, dilation,
-                                                                       groups, trimmed):
-    """The two ways of conv_input_grad give the same numbers wherever the stride is 1.
+@pytest.mark.parametrize("input_shape, kernel, padding, dilation, groups, trimmed", ROWS_FIT)
+def test_input_gradient_by_rows_equals_the_input_gradient_by_columns(input_shape, kernel, padding, dilation,
+                                                                     groups, trimmed):
+    """The two ways of conv_input_grad give the same numbers where rows fit.
 
-    ``trimmed`` removes the last rows and columns of dL/dy, as the adjoint of
-    a transposed convolution with output_padding does.
+    ``trimmed`` removes the last rows of dL/dy, as the adjoint of a
+    transposed convolution with output_padding does.
     """
-    rng = np.random.default_rng(sum(input_shape))
-    geo = geometry(1, padding, dilation, groups, "test")
+    geo, out = _rows_fit_case(input_shape, kernel, padding, dilation, groups, trimmed)
+    rng = np.random.default_rng(len(input_shape) + trimmed)
     weight = rng.standard_normal((groups * 2, input_shape[1] // groups) + kernel)
-    full = output_shape(input_shape, kernel, geo, "test")
-    gy = rng.standard_normal((input_shape[0], weight.shape[0], full[0] - trimmed[0], full[1] - trimmed[1]))
-    by_shifts = input_grad_by_shifts(gy, weight, geo, input_shape)
-    by_columns = input_grad_by_columns(gy, weight, geo, input_shape)
-    assert by_shifts.shape == input_shape and by_shifts.flags.c_contiguous
-    np.testing.assert_allclose(by_shifts, by_columns, rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal((input_shape[0], weight.shape[0]) + out)
+    by_rows = input_grad_by_rows(gy, weight, geo, input_shape)
+    assert by_rows.shape == input_shape and by_rows.flags.c_contiguous
+    np.testing.assert_allclose(by_rows, input_grad_by_columns(gy, weight, geo, input_shape), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("chunk_bytes, stride, padding, groups", [(1, 1, 1, 1), (3000, 1, 1, 2), (2000, 2, 0, 1)])

@@ -158,7 +158,7 @@ def rows_fit(input_shape, geo, out):
 
     That is the case of the usual "same" convolutions (3x3 filters with
     padding 1, 5x5 with padding 2, 1x1 without): then ``im2col_by_rows``
-    copies whole runs of rows.
+    copies whole runs of rows, and ``input_grad_by_rows`` shifts them.
     """
     return geo.stride == (1, 1) and out[1] == input_shape[3]
 
@@ -325,11 +325,12 @@ def conv_forward(x, weight, geo, out=None):
 def conv_input_grad(gy, weight, geo, input_shape):
     """dL/dx = the transposed convolution of dL/dy with w, on arrays.
 
-    Two ways to the same numbers, tested to agree: by columns in general,
-    by shifted products when the stride is 1 (faster there).
+    Two ways to the same numbers, tested to agree: by shifted products
+    where rows fit (``rows_fit``: stride 1, output rows as wide as input
+    rows), faster there, and by columns in general.
     """
-    if geo.stride == (1, 1):
-        return input_grad_by_shifts(gy, weight, geo, input_shape)
+    if rows_fit(input_shape, geo, gy.shape[2:]):
+        return input_grad_by_rows(gy, weight, geo, input_shape)
     return input_grad_by_columns(gy, weight, geo, input_shape)
 
 
@@ -346,47 +347,54 @@ def input_grad_by_columns(gy, weight, geo, input_shape):
     return col2im(gcols, input_shape, weight.shape[2:], geo, gy.shape[2:])
 
 
-def input_grad_by_shifts(gy, weight, geo, input_shape):
-    r"""dL/dx for a stride of 1: a sum over the filter's taps of shifted products, without columns.
+def input_grad_by_rows(gy, weight, geo, input_shape):
+    r"""dL/dx when ``rows_fit``: a sum over the filter's taps of shifted products, without columns.
 
-    With stride 1, tap (i, j) links output position (r, s) to padded pixel
-    (r + i d_h, s + j d_w), so with G = dL/dy
+    With stride 1, tap (i, j) links output position (r, s) to input pixel
+    (r + i d_h - p_h, s + j d_w - p_w), so with G = dL/dy
 
-    $$\frac{\partial L}{\partial x_{pad}}[n, c, p, q] = \sum_{i,j} \sum_o
-      w[o, c, i, j]\, G[n, o, p - i d_h, q - j d_w].$$
+    $$\frac{\partial L}{\partial x}[n, c, p, q] = \sum_{i,j} \sum_o
+      w[o, c, i, j]\, G[n, o, p + p_h - i d_h, q + p_w - j d_w].$$
 
-    Lay G out channel first on the padded grid, flattened row by row with
-    the same row of every image side by side (order: row, image, column),
-    zeros where there is no output position. A shift by i d_h rows and
-    j d_w columns is then a shift by (i d_h N + j d_w) W_p along the flat
-    axis, and each tap is one matrix product of w[:, :, i, j] transposed
-    with a shifted view of G (no copy). A read that falls off the left of
-    a row lands on the zero columns at the right of the image before it,
-    one above the top on the zeros in front. Only the rows of the image
-    are computed. This is the arithmetic of ``col2im`` without its kH kW
-    strided additions, which cost more than the products (measured).
+    Lay G out channel first, image after image, row after row, with rows
+    of zeros below each image, and flatten it: as output rows are as wide
+    as input rows (W), pixel (p, q) of the input gradient takes tap (i, j)
+    from one fixed distance, (p_h - i d_h) W + p_w - j d_w places further
+    on, for every p and q. Each tap is then one matrix product of
+    w[:, :, i, j] transposed with a shifted view of G (no copy). A read
+    above an image's top lands on the zero rows of the image before it (or
+    on the zeros in front); a read off the left or the right of a row wraps
+    to the row next to it, and those columns of the product are set to
+    zero. This is the arithmetic of ``col2im`` without its kH kW strided
+    additions, which cost more than the products (timed in training).
     """
     n, c, h, w = input_shape
     o, _, kh, kw = weight.shape
     (ph, pw), (dh, dw), groups = geo.padding, geo.dilation, geo.groups
-    hp, wp = h + 2 * ph, w + 2 * pw
-    row = n * wp                                              # one row of every image
-    margin = (kh - 1) * dh * row + (kw - 1) * dw              # room for the largest shift
-    flat = np.zeros((o, margin + hp * row), dtype=gy.dtype)
-    grid = flat[:, margin:].reshape(o, hp, n, wp)
-    grid[:, :gy.shape[2], :, :gy.shape[3]] = gy.transpose(1, 2, 0, 3)
+    ho = gy.shape[2]
+    rows = max(h + ph, ho)                                      # rows per image, those below G's zero
+    length = n * rows * w
+    front = max(0, (kh - 1) * dh - ph) * w + max(0, (kw - 1) * dw - pw)   # room for the shifts back
+    back = ph * w + pw                                          # and forward
+    flat = np.zeros((o, front + length + back), dtype=gy.dtype)
+    flat[:, front:front + length].reshape(o, n, rows, w)[:, :, :ho] = gy.transpose(1, 0, 2, 3)
     flat = flat.reshape(groups, o // groups, -1)
     filters = weight.reshape(groups, o // groups, c // groups, kh, kw)
-    length = h * row                                          # the rows ph .. ph + h - 1
     grad = np.zeros((groups, c // groups, length), dtype=gy.dtype)
     product = np.empty_like(grad)
+    by_column = product.reshape(groups, c // groups, n * rows, w)
     for i in range(kh):
         for j in range(kw):
-            start = margin + (ph - i * dh) * row - j * dw
+            start = front + (ph - i * dh) * w + pw - j * dw
             np.matmul(filters[:, :, :, i, j].transpose(0, 2, 1), flat[:, :, start:start + length], out=product)
+            shift = pw - j * dw                                 # columns read to the right
+            if shift < 0:
+                by_column[..., :-shift] = 0                     # read off the left of a row
+            elif shift > 0:
+                by_column[..., max(0, w - shift):] = 0          # read off the right of a row
             grad += product
-    grad = grad.reshape(c, h, n, wp)[:, :, :, pw:pw + w]
-    return np.ascontiguousarray(grad.transpose(2, 0, 1, 3))
+    grad = grad.reshape(c, n, rows, w)[:, :, :h]
+    return np.ascontiguousarray(grad.transpose(1, 0, 2, 3))
 
 
 def conv_weight_grad(x, gy, geo, weight_shape, cols=None):
