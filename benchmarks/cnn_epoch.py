@@ -99,8 +99,8 @@ def report(seconds, reference):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="epochs timed per contender (default 3)")
-    parser.add_argument("--batches", type=int, default=100,
-                        help="batches of the chapter's network timed per contender (default 100)")
+    parser.add_argument("--batches", type=int, default=600,
+                        help="batches of the chapter's network timed per contender (default 600: one epoch)")
     parser.add_argument("--layer-repeats", type=int, default=20,
                         help="calls of each layer timed in the breakdown by layer (default 20)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
