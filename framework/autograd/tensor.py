@@ -85,6 +85,8 @@ def _quiet_fast(function):
 
     @functools.wraps(function)
     def quietly(*args, **kwargs):
+        if _NUMPY_ERROR_SETTINGS.get() is _IGNORE_ERRORS:  # inside another quiet call: nothing to change
+            return function(*args, **kwargs)
         token = _NUMPY_ERROR_SETTINGS.set(_IGNORE_ERRORS)
         try:
             return function(*args, **kwargs)

@@ -37,7 +37,9 @@ class SGD(Optimizer):
             g ← g + μ b   (Nesterov)   or   g ← b   (if μ > 0)
             θ ← θ − η g                      learning rate η
 
-        The momentum arithmetic computes in the parameter's work array, not in new arrays.
+        The momentum buffer is updated in place, and the other intermediate
+        results go into the parameter's work array: without weight decay a
+        step allocates no new array.
         """
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param.data
@@ -54,4 +56,4 @@ class SGD(Optimizer):
                 grad = np.add(grad, look_ahead, out=look_ahead)
             else:
                 grad = buffer
-        param.data -= group["lr"] * grad
+        param.data -= np.multiply(grad, group["lr"], out=self.work_array(param))
