@@ -291,7 +291,7 @@ def test_wrong_input_rank_or_size_names_the_layer_and_the_shapes(layer_class):
         layer(np.zeros(5, dtype=np.float32))
     with pytest.raises(ValueError, match=rf"{name}: expected input of shape \(batch, seq_len, 4\)"):
         layer_class(4, 3, batch_first=True)(np.zeros((1, 2, 3, 4), dtype=np.float32))
-    with pytest.raises(TypeError, match=rf"{name}: the input has dtype float64 but the weights have dtype float32"):
+    with pytest.raises(TypeError, match=rf"{name}: the input has dtype float64 but the layer has dtype float32"):
         layer(np.zeros((5, 2, 4)))
     with pytest.raises(ValueError, match=rf"{name}: the input sequence is empty"):
         layer(np.zeros((0, 2, 4), dtype=np.float32))

@@ -36,6 +36,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from framework.autograd.tensor import Function, Tensor
 from framework.nn import init
+from framework.nn.functional import check_dtype
 from framework.nn.module import Module
 from framework.nn.parameter import Parameter
 
@@ -539,15 +540,6 @@ def _shape(x):
     return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
 
 
-def _check_dtypes(x, weight, owner):
-    x_dtype = getattr(x, "dtype", None)
-    if x_dtype is not None and x_dtype != weight.dtype:
-        raise TypeError(
-            f"{owner}: the input has dtype {x_dtype} but the weight has dtype {weight.dtype}; "
-            f"convert the input (e.g. tensor(x, dtype=np.{weight.dtype})) or the layer (.to(np.{x_dtype}))"
-        )
-
-
 def check_conv_arguments(x, weight, bias, geo, owner):
     """Shapes of input, weight and bias that fit together, or an error naming them."""
     w_shape = _shape(weight)
@@ -561,7 +553,7 @@ def check_conv_arguments(x, weight, bias, geo, owner):
     check_image_batch(x_shape, group_channels * geo.groups, owner)
     if bias is not None and tuple(_shape(bias)) != (out_channels,):
         raise ValueError(f"{owner}: the bias must have shape ({out_channels},), got {tuple(_shape(bias))}")
-    _check_dtypes(x, weight, owner)
+    check_dtype(owner, x, weight)
     output_shape(x_shape, w_shape[2:], geo, owner)
 
 
@@ -602,7 +594,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         if extra[axis] >= max(geo.stride[axis], geo.dilation[axis]):
             raise ValueError(f"{owner}: output_padding {extra} must be smaller than the stride {geo.stride} "
                              f"or the dilation {geo.dilation}")
-    _check_dtypes(input, weight, owner)
+    check_dtype(owner, input, weight)
     n, _, h, w = _shape(input)
     size = [(s - 1) * geo.stride[a] - 2 * geo.padding[a] + geo.dilation[a] * (w_shape[2 + a] - 1) + extra[a] + 1
             for a, s in enumerate((h, w))]

@@ -66,20 +66,28 @@ class LinearFunction(Function):
         return gx, gw, gb
 
 
+def check_dtype(owner, value, parameter, what="input", holder="the weight"):
+    """A TypeError naming ``owner`` if ``value`` (a tensor or an array) and ``parameter`` differ in dtype.
+
+    Layers refuse to mix float32 and float64: NumPy would silently compute
+    in float64 (slowly) and hand float64 gradients to float32 parameters.
+    Values without a dtype (numbers, lists) are left to the operation.
+    """
+    dtype = value.dtype if isinstance(value, (Tensor, np.ndarray)) else None
+    expected = parameter.dtype
+    if dtype is not None and dtype != expected:
+        raise TypeError(
+            f"{owner}: the {what} has dtype {dtype} but {holder} has dtype {expected}; convert the "
+            f"{what} (e.g. tensor(x, dtype=np.{expected})) or the layer (layer.to(np.{dtype}))"
+        )
+
+
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with weight of shape (out_features, in_features).
 
-    The input and the weight must have the same dtype: mixing float32 and
-    float64 would silently compute in float64 (slow) and hand float64
-    gradients to float32 parameters.
+    The input and the weight must have the same dtype (``check_dtype``).
     """
-    x_dtype = x.dtype if isinstance(x, (Tensor, np.ndarray)) else None
-    if x_dtype is not None and x_dtype != weight.dtype:
-        raise TypeError(
-            f"linear: the input has dtype {x_dtype} but the weight has dtype {weight.dtype}; "
-            f"convert the input (e.g. tensor(x, dtype=np.{weight.dtype})) or create the layer "
-            f"with dtype=np.{x_dtype}"
-        )
+    check_dtype("linear", x, weight)
     if bias is None:
         return LinearFunction()(x, weight)
     return LinearFunction()(x, weight, bias)

@@ -27,6 +27,7 @@ learned.
 import numpy as np
 
 from framework.autograd.tensor import Function, Tensor
+from framework.nn.functional import check_dtype
 from framework.nn.module import Module
 from framework.nn.parameter import Parameter
 
@@ -220,12 +221,8 @@ class _BatchNorm(Module):
                 f"of shape {tuple(shape)} has {per_channel}"
             )
         reference = self.weight if self.affine else self.running_mean
-        dtype = getattr(_values(x), "dtype", None)
-        if reference is not None and dtype is not None and dtype != _values(reference).dtype:
-            raise TypeError(
-                f"{name}: the input has dtype {dtype} but the layer has dtype {_values(reference).dtype}; "
-                f"convert the input or the layer (.to(np.{dtype}))"
-            )
+        if reference is not None:
+            check_dtype(name, x, reference, holder="the layer")
 
     def forward(self, x):
         self._check(x)

@@ -328,14 +328,6 @@ def _as_tensor(value, owner, what):
     raise TypeError(f"{owner}: the {what} must be a Tensor or a NumPy array, got {type(value).__name__}")
 
 
-def _check_dtype(value, weight, owner, what):
-    if value.dtype != weight.dtype:
-        raise TypeError(
-            f"{owner}: the {what} has dtype {value.dtype} but the weights have dtype {weight.dtype}; "
-            f"convert one of them (e.g. tensor(x, dtype=np.{weight.dtype}))"
-        )
-
-
 def _check_state(state, expected, owner, what):
     if state.shape != expected:
         raise ValueError(f"{owner}: the {what} has shape {state.shape}, expected {expected}")
@@ -409,7 +401,7 @@ class RNNBase(Module):
             )
         if x.shape[-2 if x.ndim == 2 else (1 if self.batch_first else 0)] == 0:
             raise ValueError(f"{owner}: the input sequence is empty (shape {x.shape})")
-        _check_dtype(x, self.weight_ih_l0, owner, "input")
+        F.check_dtype(owner, x, self.weight_ih_l0, "input", holder="the layer")
         if x.ndim == 2:
             return ops.reshape(x, (x.shape[0], 1, x.shape[1])), False
         if self.batch_first:
@@ -435,7 +427,7 @@ class RNNBase(Module):
         for name, value in zip(names, given):
             value = _as_tensor(value, owner, name)
             _check_state(value, expected, owner, name)
-            _check_dtype(value, self.weight_ih_l0, owner, name)
+            F.check_dtype(owner, value, self.weight_ih_l0, name, holder="the layer")
             if not batched:
                 value = ops.reshape(value, (self.num_layers, 1, self.hidden_size))
             tensors.append(value)
@@ -581,7 +573,7 @@ class RNNCellBase(Module):
                 f"{owner}: expected input of shape (batch, {self.input_size}) or ({self.input_size},), "
                 f"got {x.shape}"
             )
-        _check_dtype(x, self.weight_ih, owner, "input")
+        F.check_dtype(owner, x, self.weight_ih, "input", holder="the layer")
         expected = x.shape[:-1] + (self.hidden_size,)
         states = STEPS[self.mode].states
         if hx is None:
@@ -596,7 +588,7 @@ class RNNCellBase(Module):
         for name, value in zip(("h", "c"), given):
             value = _as_tensor(value, owner, name)
             _check_state(value, expected, owner, name)
-            _check_dtype(value, self.weight_ih, owner, name)
+            F.check_dtype(owner, value, self.weight_ih, name, holder="the layer")
             checked.append(value)
         return x, tuple(checked)
 
