@@ -304,6 +304,21 @@ def test_max_pool_tiling_path_equals_the_general_path(shape, ties):
     assert np.count_nonzero(grads[0]) == np.count_nonzero(gy)
 
 
+@pytest.mark.parametrize("tiling", [True, False])
+def test_max_pool_sends_the_gradient_of_a_window_holding_nan_to_its_first_nan(tiling):
+    """nan is the maximum of its window (np.maximum and argmax agree), and it takes the gradient."""
+    values = np.array([[[[1.0, 2.0, 5.0, np.nan],
+                         [np.nan, 0.0, np.nan, 3.0]]]])
+    kernel, geo = pool_geometry(2, None, 0, 1, "test")
+    x = tensor(values, requires_grad=True)
+    y = MaxPool2dFunction(kernel, geo, tiling=tiling)(x)
+    y.backward(np.array([[[[10.0, 20.0]]]]))
+    assert np.all(np.isnan(y.data))
+    expected = np.array([[[[0, 0, 0, 20.0],      # the right window's first nan in reading order
+                           [10.0, 0, 0, 0]]]])   # the left window has one nan
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
 @pytest.mark.parametrize("stride", [2, 1])
 def test_max_pool_backward_on_arrays_equals_the_backward_recorded_from_operations(stride):
     rng = np.random.default_rng(2)
@@ -541,6 +556,54 @@ def test_batch_norm_explains_bad_inputs():
     for affine in (True, False):
         with pytest.raises(TypeError, match=r"BatchNorm2d\(4.*input has dtype float64 but the layer has dtype float32"):
             nn.BatchNorm2d(4, affine=affine)(Tensor(np.zeros((2, 4, 3, 3))))
+
+
+def test_functional_batch_norm_names_a_statistic_or_parameter_of_the_wrong_length():
+    x = Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"batch_norm: the input of shape \(2, 3\) has 3 channels.*running_mean "
+                                         r"must have shape \(3,\), got \(4,\)"):
+        F.batch_norm(x, np.zeros(4), np.ones(4))
+    with pytest.raises(ValueError, match=r"batch_norm: .*weight must have shape \(3,\), got \(2,\)"):
+        F.batch_norm(x, None, None, Tensor(np.ones(2)), Tensor(np.zeros(3)), training=True)
+
+
+def test_functional_batch_norm_takes_a_weight_or_a_bias_alone():
+    """Each alone acts as if the other were there with its neutral value (1 or 0)."""
+    rng = np.random.default_rng(5)
+    values, weight, bias = rng.standard_normal((4, 3, 2)), rng.uniform(0.5, 2, 3), rng.standard_normal(3)
+    for training in (True, False):
+        def normalised(w, b):
+            return F.batch_norm(Tensor(values), np.zeros(3), np.ones(3), w, b, training=training).data
+
+        np.testing.assert_allclose(normalised(Tensor(weight), None), normalised(Tensor(weight), Tensor(np.zeros(3))))
+        np.testing.assert_allclose(normalised(None, Tensor(bias)), normalised(Tensor(np.ones(3)), Tensor(bias)))
+    x, w = tensor(values, requires_grad=True), tensor(weight, requires_grad=True)
+    gradcheck(lambda x, w: F.batch_norm(x, None, None, w, None, training=True), x, w)
+
+
+def test_an_empty_batch_trains_batch_norm_as_in_pytorch():
+    """No values: an empty output, zero gradients, running statistics unchanged but the batch counted."""
+    layer = nn.BatchNorm2d(3, dtype=np.float64)
+    x = Tensor(np.zeros((0, 3, 4, 4)), requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    assert y.shape == x.grad.shape == (0, 3, 4, 4)
+    assert np.all(layer.weight.grad.data == 0) and np.all(layer.bias.grad.data == 0)
+    np.testing.assert_array_equal(layer.running_mean, np.zeros(3))
+    np.testing.assert_array_equal(layer.running_var, np.ones(3))
+    assert int(layer.num_batches_tracked) == 1
+    assert nn.BatchNorm1d(3, track_running_stats=False).eval()(Tensor(np.zeros((0, 3), np.float32))).shape == (0, 3)
+
+
+def test_dropout_takes_pytorchs_arguments_in_pytorchs_order():
+    x = Tensor(np.ones((2, 5), np.float32))
+    assert F.dropout(x, 0.5, False, False) is x                     # (input, p, training, inplace)
+    assert F.dropout(x, 0.5, True, False).shape == (2, 5)
+    assert nn.Dropout(0.2, False).p == 0.2                          # (p, inplace)
+    with pytest.raises(ValueError, match="dropout: inplace=True is not supported"):
+        F.dropout(x, 0.5, True, True)
+    with pytest.raises(ValueError, match="Dropout: inplace=True is not supported"):
+        nn.Dropout(0.5, inplace=True)
 
 
 def test_an_empty_batch_goes_through_a_cnn_in_evaluation_mode():

@@ -228,6 +228,33 @@ def test_batch_norm_training_steps_running_statistics_and_eval_equal_pytorch(ran
     assert_close(mine.weight.grad, theirs.weight.grad, "evaluation weight gradient")
 
 
+@pytest.mark.parametrize("given", ["weight", "bias"])
+@pytest.mark.parametrize("training", [True, False])
+def test_functional_batch_norm_with_a_weight_or_a_bias_alone_equals_pytorch(given, training):
+    rng = np.random.default_rng(11)
+    values, parameter = rng.standard_normal((5, 3, 4)), rng.uniform(0.5, 2, 3)
+    x, tx = both(values)
+    p, tp = both(parameter)
+    running = (np.zeros(3), np.ones(3))
+    mine = F.batch_norm(x, *running, **{given: p}, training=training)
+    theirs = torch.nn.functional.batch_norm(tx, *(torch.tensor(r) for r in running), **{given: tp}, training=training)
+    assert_close(mine, theirs, "output")
+    direction = rng.standard_normal(values.shape)
+    mine.backward(direction)
+    theirs.backward(torch.tensor(direction))
+    assert_close(x.grad, tx.grad, "input gradient")
+    assert_close(p.grad, tp.grad, f"{given} gradient")
+
+
+def test_max_pool2d_sends_the_gradient_to_a_windows_only_nan_as_pytorch_does():
+    values = np.array([[[[1.0, 2.0, 5.0, 4.0], [np.nan, 0.0, 1.0, np.nan]]]])
+    for stride in (2, 1):
+        x, tx = both(values)
+        F.max_pool2d(x, 2, stride).sum().backward()
+        torch.nn.functional.max_pool2d(tx, 2, stride).sum().backward()
+        assert_close(x.grad, tx.grad, f"gradient, stride {stride}")
+
+
 def small_cnn(library, dropout=True):
     """The same small network in both libraries."""
     n = library

@@ -51,9 +51,23 @@ def dropout_mask(shape, p, dtype, generator=None):
     return keep * np.asarray(1 / (1 - p), dtype=dtype)
 
 
-def dropout(input, p=0.5, training=True, generator=None):
-    """Zero each value with probability ``p`` and scale the rest by 1/(1-p); identity if not ``training``."""
+def _check_not_in_place(inplace, owner):
+    if inplace:
+        raise ValueError(
+            f"{owner}: inplace=True is not supported: the framework's operations never change their "
+            "input, whose values backward may still need; use inplace=False (the default)"
+        )
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zero each value with probability ``p`` and scale the rest by 1/(1-p); identity if not ``training``.
+
+    PyTorch's arguments in PyTorch's order; ``inplace`` must stay False.
+    ``generator`` (a NumPy generator) draws the mask instead of the
+    generator of ``framework.nn.init``.
+    """
     p = _check_probability(p, "dropout")
+    _check_not_in_place(inplace, "dropout")
     x = input if isinstance(input, Tensor) else Tensor(input)
     if not training or p == 0:
         return x
@@ -63,13 +77,14 @@ def dropout(input, p=0.5, training=True, generator=None):
 class Dropout(Module):
     """Inverted dropout, as ``torch.nn.Dropout``: active in training mode, the identity in evaluation mode."""
 
-    def __init__(self, p=0.5, generator=None):
+    def __init__(self, p=0.5, inplace=False, generator=None):
         super().__init__()
         self.p = _check_probability(p, "Dropout")
+        _check_not_in_place(inplace, "Dropout")
         self.generator = generator
 
     def forward(self, x):
-        return dropout(x, self.p, self.training, self.generator)
+        return dropout(x, self.p, self.training, generator=self.generator)
 
     def extra_repr(self):
         return f"p={self.p}"

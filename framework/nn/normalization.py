@@ -24,6 +24,8 @@ channel, as PyTorch does. They are buffers: saved in the state dict, not
 learned.
 """
 
+import math
+
 import numpy as np
 
 from framework.autograd.tensor import Function, Tensor
@@ -39,10 +41,10 @@ def channel_sum(x, other=None):
     without the temporary array that ``(x * other).sum(axis=...)`` would
     make, and faster than a reduction over several axes at once.
     """
-    n, c = x.shape[:2]
+    shape = x.shape[:2] + (math.prod(x.shape[2:]),)       # (N, C, positions), explicit for an empty batch
     if other is None:
-        return np.einsum("ncl->c", x.reshape(n, c, -1))
-    return np.einsum("ncl,ncl->c", x.reshape(n, c, -1), other.reshape(n, c, -1))
+        return np.einsum("ncl->c", x.reshape(shape))
+    return np.einsum("ncl,ncl->c", x.reshape(shape), other.reshape(shape))
 
 
 class BatchNormFunction(Function):
@@ -65,7 +67,7 @@ class BatchNormFunction(Function):
     def forward(self, x, *affine):
         self.axes = (0,) + tuple(range(2, x.ndim))          # all axes but the channels
         self.shape = (1, -1) + (1,) * (x.ndim - 2)          # a per-channel value, broadcast
-        count = x.size // x.shape[1]                        # values per channel
+        count = max(x.size // x.shape[1], 1)                # values per channel (an empty batch: sums of 0)
         self.mean = channel_sum(x) / count
         centred = x - self.mean.reshape(self.shape)
         self.var = channel_sum(centred, centred) / count
@@ -124,6 +126,13 @@ def _update_running(running, batch_value, momentum):
     running += momentum * batch_value.astype(running.dtype, copy=False)
 
 
+def _scale_and_shift(x_hat, weight, bias):
+    """x_hat * weight + bias per channel (axis 1), for a weight or a bias alone (either may be None)."""
+    shape = (1, -1) + (1,) * (x_hat.ndim - 2)
+    y = x_hat if weight is None else x_hat * weight.reshape(shape)
+    return y if bias is None else y + bias.reshape(shape)
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
                eps=1e-5):
     """Batch normalisation over axis 1 (the channels), as PyTorch's ``batch_norm``.
@@ -137,18 +146,27 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     x = input if isinstance(input, Tensor) else Tensor(input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (batch, channels, ...), got shape {x.shape}")
-    affine = () if weight is None else (weight, bias)
+    for what, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                        ("bias", bias)):
+        if value is not None and np.shape(_values(value)) != (x.shape[1],):
+            raise ValueError(
+                f"batch_norm: the input of shape {x.shape} has {x.shape[1]} channels in axis 1, so {what} "
+                f"must have shape ({x.shape[1]},), got {np.shape(_values(value))}"
+            )
     if training:
         per_channel = x.size // x.shape[1] if x.shape[1] else 0
-        if per_channel < 2:
+        if per_channel == 1:
             raise ValueError(
                 f"batch_norm: in training mode each channel needs more than one value to have a "
                 f"variance, but an input of shape {x.shape} has {per_channel}; use a larger batch, "
                 "or evaluation mode (model.eval())"
             )
         fn = BatchNormFunction(eps)
-        y = fn(x, *affine)
-        if running_mean is not None:
+        if weight is not None and bias is not None:  # the usual case: one fused operation
+            y = fn(x, weight, bias)
+        else:
+            y = _scale_and_shift(fn(x), weight, bias)
+        if running_mean is not None and per_channel:  # an empty batch leaves them as they are
             _update_running(_values(running_mean), fn.mean, momentum)
             _update_running(_values(running_var), fn.var * (per_channel / (per_channel - 1)), momentum)
         return y
@@ -209,12 +227,12 @@ class _BatchNorm(Module):
         if shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} channels in axis 1, got shape {tuple(shape)}")
         per_channel = int(np.prod(shape)) // shape[1]
-        if per_channel < 2 and self.training:
+        if per_channel == 1 and self.training:
             raise ValueError(
                 f"{name}: in training mode each channel needs more than one value, but the input of shape "
                 f"{tuple(shape)} has {per_channel}; use a batch of two or more, or evaluation mode (model.eval())"
             )
-        if per_channel < 2 and not self.track_running_stats:
+        if per_channel == 1 and not self.track_running_stats:
             raise ValueError(
                 f"{name}: without running statistics (track_running_stats=False) it normalises with the "
                 f"batch's own, in evaluation mode too, so each channel needs more than one value; the input "

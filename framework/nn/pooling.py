@@ -194,8 +194,11 @@ class MaxPool2dFunction(Function):
         gx = np.empty_like(x) if covered else np.zeros_like(x)   # the taps write every covered pixel
         taps, grad_taps = self._taps(x, gy.shape[2:]), self._taps(gx, gy.shape[2:])
         taken = np.zeros(gy.shape, dtype=bool)               # windows whose maximum an earlier tap holds
+        # A window holding nan has the maximum nan, which equals nothing: its first nan takes the
+        # gradient, as argmax chooses in the general way (looked for only when there is a nan).
+        with_nan = x.dtype.kind == "f" and np.isnan(kept).any()
         for tap, grad_tap in zip(taps[:-1], grad_taps[:-1]):
-            hit = tap == kept
+            hit = (tap == kept) | np.isnan(tap) if with_nan else tap == kept
             np.multiply(gy, hit & ~taken, out=grad_tap)      # this tap is the window's first maximum
             taken |= hit
         # The maximum is one of the taps: where no earlier tap holds it, the last one does.
