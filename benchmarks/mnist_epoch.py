@@ -8,17 +8,21 @@ epoch of the 60,000 training images, batches of 100 shuffled the same way:
 - 784-512-256-10 with Adam (learning rate 0.001), the network of
   Chapter 8's recipe, where the optimizer's arithmetic weighs most.
 
-Each network is trained three ways:
+Each network is trained three ways, and the framework a fourth:
 
 - with the framework: ``framework.train.train_epoch`` (the loop ``fit``
   runs: model, cross-entropy, ``zero_grad``, ``backward``, ``step``,
   running loss and accuracy);
+- the framework without its graph (``operations_trainer``): the same
+  operations' ``forward`` and ``backward`` methods called by hand, and the
+  same optimizer. Its gap to the framework is what the graph costs; its
+  gap to NumPy is what the operations and the optimizer cost;
 - written by hand in NumPy (``framework.train.HandWrittenMLP`` for SGD,
   ``HandWrittenAdamMLP`` for Adam): the same arithmetic with every
   gradient and update spelled out, no graph;
 - with PyTorch on the CPU, when it is installed.
 
-All three start from the same weights, compute the same losses (checked on
+All start from the same weights, compute the same losses (checked on
 the first batches), keep the same score (loss and accuracy), and take
 turns, one epoch each, ``--repeats`` times; the report gives the median
 seconds per epoch, the best, and the ratios. Targets: framework / NumPy at
@@ -63,8 +67,12 @@ from collections import namedtuple  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from framework import nn  # noqa: E402
+from framework.autograd.ops import ReLU  # noqa: E402
 from framework.data.loader import DataLoader  # noqa: E402
 from framework.data.mnist import load_mnist  # noqa: E402
+from framework.nn import functional as F  # noqa: E402
+from framework.nn.functional import CrossEntropyFunction, LinearFunction  # noqa: E402
 from framework.train import (  # noqa: E402
     HandWrittenAdamMLP,
     HandWrittenMLP,
@@ -102,6 +110,50 @@ def framework_trainer(case, x, y):
         loader = DataLoader(x, y, BATCH, shuffle=True, seed=SEED)
         losses = []
         train_epoch(model, optimizer, loader, batch_loss=losses)
+        return losses
+
+    return run_epoch
+
+
+def operations_trainer(case, x, y):
+    """The framework without its graph: the same operations and optimizer, called by hand.
+
+    Each batch runs the ``forward`` methods of the network's operations
+    (``LinearFunction``, ``ReLU``, ``CrossEntropyFunction``) on arrays, then
+    their ``backward`` methods in reverse order, hands the gradients to the
+    parameters and calls the optimizer. Nothing is recorded and nothing is
+    walked: the difference between this row and the framework's is the
+    cost of the graph (recording it, walking it, wrapping the gradients).
+    """
+
+    def run_epoch():
+        model = mlp_mnist_net(case.hidden, seed=SEED)
+        optimizer = make_optimizer(case.key, model.parameters(), case.lr)
+        linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+        losses, correct = [], 0
+        for inputs, labels in DataLoader(x, y, BATCH, shuffle=True, seed=SEED):
+            operations, h = [], inputs
+            for i, layer in enumerate(linears):
+                linear = LinearFunction()
+                linear.needs_input_grad = (i > 0, True, True)  # no gradient for the images
+                h = linear.forward(h, layer.weight.data, layer.bias.data)
+                operations.append((linear, layer))
+                if i < len(linears) - 1:
+                    relu = ReLU()
+                    h = relu.forward(h)
+                    operations.append((relu, None))
+            loss_function = CrossEntropyFunction(F.class_indices(labels, *h.shape))
+            loss = loss_function.forward(h)
+            grad = loss_function.backward(np.ones((), dtype=h.dtype))
+            optimizer.zero_grad()
+            for operation, layer in reversed(operations):
+                if layer is None:
+                    grad = operation.backward(grad)
+                else:
+                    grad, layer.weight.grad, layer.bias.grad = operation.backward(grad)
+            optimizer.step()
+            losses.append(float(loss))  # the same score keeping as the others
+            correct += int(np.count_nonzero(h.argmax(axis=1) == labels))
         return losses
 
     return run_epoch
@@ -260,7 +312,8 @@ def main(argv=None):
     x, y = load_mnist("train", args.data_dir, flatten=True)
     cases = list(CASES.values()) if args.case == "both" else [CASES[args.case]]
     trainers = {case.key: {"NumPy by hand": numpy_trainer(case, x, y),
-                           "framework": framework_trainer(case, x, y)} for case in cases}
+                           "framework": framework_trainer(case, x, y),
+                           "  without graph": operations_trainer(case, x, y)} for case in cases}
     for contenders in trainers.values():
         time_epochs(contenders, 1)  # a warm-up epoch each, which also shows their memory use alone
     memory_without_torch = peak_memory_mib()
