@@ -14,7 +14,8 @@ Each network is trained three ways, and the framework a fourth:
   runs: model, cross-entropy, ``zero_grad``, ``backward``, ``step``,
   running loss and accuracy);
 - the framework without its graph (``operations_trainer``): the same
-  operations' ``forward`` and ``backward`` methods called by hand, and the
+  operations' ``forward`` and ``backward`` methods called by hand, the
+  gradients handed to the parameters as ``backward`` hands them, and the
   same optimizer. Its gap to the framework is what the graph costs; its
   gap to NumPy is what the operations and the optimizer cost;
 - written by hand in NumPy (``framework.train.HandWrittenMLP`` for SGD,
@@ -69,6 +70,7 @@ import numpy as np  # noqa: E402
 
 from framework import nn  # noqa: E402
 from framework.autograd.ops import ReLU  # noqa: E402
+from framework.autograd.tensor import _accumulate_leaf  # noqa: E402
 from framework.data.loader import DataLoader  # noqa: E402
 from framework.data.mnist import load_mnist  # noqa: E402
 from framework.nn import functional as F  # noqa: E402
@@ -149,8 +151,10 @@ def operations_trainer(case, x, y):
             for operation, layer in reversed(operations):
                 if layer is None:
                     grad = operation.backward(grad)
-                else:
-                    grad, layer.weight.grad, layer.bias.grad = operation.backward(grad)
+                else:  # the parameters take their gradients as backward hands them over
+                    grad, weight_grad, bias_grad = operation.backward(grad)
+                    _accumulate_leaf(layer.weight, weight_grad)
+                    _accumulate_leaf(layer.bias, bias_grad)
             optimizer.step()
             losses.append(float(loss))  # the same score keeping as the others
             correct += int(np.count_nonzero(h.argmax(axis=1) == labels))
