@@ -558,6 +558,35 @@ def test_batch_norm_explains_bad_inputs():
             nn.BatchNorm2d(4, affine=affine)(Tensor(np.zeros((2, 4, 3, 3))))
 
 
+@pytest.mark.parametrize("kernel, dilation", [(3, 1), (5, 1), ((3, 5), 1), (3, 2), ((1, 3), (3, 2))])
+def test_padding_same_keeps_the_size_and_valid_pads_nothing(kernel, dilation):
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 3, 9, 8)).astype(np.float32))
+    same = nn.Conv2d(3, 4, kernel, padding="same", dilation=dilation)
+    assert same(x).shape == (2, 4, 9, 8)
+    numbers = nn.Conv2d(3, 4, kernel, padding=same.padding, dilation=dilation)
+    numbers.load_state_dict(same.state_dict())
+    np.testing.assert_array_equal(same(x).data, numbers(x).data)
+    valid = nn.Conv2d(3, 4, kernel, padding="valid", dilation=dilation)
+    assert valid.padding == (0, 0)
+    assert F.conv2d(x, same.weight, same.bias, padding="same", dilation=dilation).shape == (2, 4, 9, 8)
+
+
+def test_padding_by_name_and_padding_mode_refuse_what_they_cannot_do():
+    with pytest.raises(ValueError, match="Conv2d: padding='same' needs stride 1"):
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"Conv2d: padding='same' with kernel \(2, 2\).*cannot be split evenly"):
+        nn.Conv2d(1, 1, 2, padding="same")
+    with pytest.raises(ValueError, match="conv2d: padding must be a number, a pair, 'valid' or 'same', got 'full'"):
+        F.conv2d(Tensor(np.zeros((1, 1, 4, 4))), Tensor(np.zeros((1, 1, 3, 3))), padding="full")
+    with pytest.raises(ValueError, match="conv2d: the weight must have shape"):
+        F.conv2d(Tensor(np.zeros((1, 1, 4, 4))), Tensor(np.zeros((1, 3, 3))), padding="same")
+    assert nn.Conv2d(1, 1, 3, padding_mode="zeros").padding == (0, 0)
+    with pytest.raises(ValueError, match="Conv2d: padding_mode 'reflect' is not supported; only 'zeros'"):
+        nn.Conv2d(1, 1, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="Conv2d: padding_mode 'mirror' is not a padding mode"):
+        nn.Conv2d(1, 1, 3, padding_mode="mirror")
+
+
 def test_functional_batch_norm_names_a_statistic_or_parameter_of_the_wrong_length():
     x = Tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"batch_norm: the input of shape \(2, 3\) has 3 channels.*running_mean "

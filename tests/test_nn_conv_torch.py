@@ -228,6 +228,23 @@ def test_batch_norm_training_steps_running_statistics_and_eval_equal_pytorch(ran
     assert_close(mine.weight.grad, theirs.weight.grad, "evaluation weight gradient")
 
 
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel, dilation", [(3, 1), ((3, 5), 1), (5, 2), ((1, 3), (3, 1))])
+def test_conv2d_padding_by_name_equals_pytorch(padding, kernel, dilation):
+    rng = np.random.default_rng(3)
+    theirs = torch.nn.Conv2d(2, 3, kernel, padding=padding, dilation=dilation).double()
+    mine = nn.Conv2d(2, 3, kernel, padding=padding, dilation=dilation, dtype=np.float64)
+    copy_from_torch(theirs, mine)
+    x, tx = both(rng.standard_normal((2, 2, 11, 10)))
+    y, ty = mine(x), theirs(tx)
+    assert_close(y, ty, "output")
+    direction = rng.standard_normal(y.shape)
+    y.backward(direction)
+    ty.backward(torch.tensor(direction))
+    assert_close(x.grad, tx.grad, "input gradient")
+    assert_close(mine.weight.grad, theirs.weight.grad, "weight gradient")
+
+
 @pytest.mark.parametrize("given", ["weight", "bias"])
 @pytest.mark.parametrize("training", [True, False])
 def test_functional_batch_norm_with_a_weight_or_a_bias_alone_equals_pytorch(given, training):

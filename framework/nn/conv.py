@@ -87,6 +87,41 @@ def geometry(stride, padding, dilation, groups, owner):
                     pair(dilation, "dilation", owner), int(groups))
 
 
+def padding_by_name(padding, kernel, stride, dilation, owner):
+    """``padding`` as numbers: "valid" is none, "same" keeps the size of a stride-1 convolution.
+
+    "same" pads d (k - 1) / 2 on each side of each axis, so the output is
+    as large as the input. PyTorch pads one more row or column after than
+    before when d (k - 1) is odd; this convolution pads both sides alike,
+    so it refuses those kernels rather than give another size. Numbers
+    and pairs pass through unchanged.
+    """
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return 0
+    if padding != "same":
+        raise ValueError(f"{owner}: padding must be a number, a pair, 'valid' or 'same', got {padding!r}")
+    kernel = pair(kernel, "kernel_size", owner)
+    if pair(stride, "stride", owner) != (1, 1):
+        raise ValueError(f"{owner}: padding='same' needs stride 1 (the output keeps the input's size), got "
+                         f"stride {stride!r}")
+    spans = [d * (k - 1) for d, k in zip(pair(dilation, "dilation", owner), kernel)]
+    if any(span % 2 for span in spans):
+        raise ValueError(f"{owner}: padding='same' with kernel {kernel} and dilation {dilation!r} needs "
+                         f"{tuple(spans)} pixels of padding per axis, which cannot be split evenly between "
+                         "the two sides; use an odd kernel, or pad the input and use padding='valid'")
+    return tuple(span // 2 for span in spans)
+
+
+def check_padding_mode(padding_mode, owner):
+    """Only zeros pad a convolution here; PyTorch's other modes are refused by name."""
+    if padding_mode != "zeros":
+        known = ("reflect", "replicate", "circular")
+        problem = "is not supported" if padding_mode in known else "is not a padding mode"
+        raise ValueError(f"{owner}: padding_mode {padding_mode!r} {problem}; only 'zeros' pads these convolutions")
+
+
 def output_shape(input_shape, kernel, geo, owner):
     """(Ho, Wo) for an input (N, C, H, W); a clear error when the filter does not fit."""
     sizes = []
@@ -561,9 +596,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of a batch (N, C, H, W) with filters (O, C/groups, kH, kW), as in PyTorch.
 
     ``stride``, ``padding`` (zeros) and ``dilation`` are whole numbers or
-    (rows, columns) pairs. With ``groups`` g the channels are split into g
+    (rows, columns) pairs; ``padding`` may also be "valid" (none) or "same"
+    (``padding_by_name``). With ``groups`` g the channels are split into g
     groups, each convolved with its own O/g filters. Returns (N, O, Ho, Wo).
     """
+    kernel = tuple(_shape(weight)[2:])   # a weight of another rank is named by check_conv_arguments
+    padding = padding_by_name(padding, kernel if len(kernel) == 2 else 1, stride, dilation, "conv2d")
     geo = geometry(stride, padding, dilation, groups, "conv2d")
     check_conv_arguments(input, weight, bias, geo, "conv2d")
     if bias is None:
@@ -618,16 +656,19 @@ class Conv2d(Module):
     in +-1/sqrt(fan_in), fan_in = in_channels/groups * kH * kW (PyTorch's
     ``kaiming_uniform_`` with a = sqrt(5) gives the same bound), so a state
     dict copied from a PyTorch layer gives the same outputs. Float32 by
-    default, like ``Linear``.
+    default, like ``Linear``. As in PyTorch, ``padding`` may be "valid" or
+    "same" (``padding_by_name``); the only ``padding_mode`` is "zeros".
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, dtype=np.float32, generator=None):
+                 bias=True, padding_mode="zeros", dtype=np.float32, generator=None):
         super().__init__()
         owner = "Conv2d"
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{owner}: {name} must be a positive whole number, got {value!r}")
+        check_padding_mode(padding_mode, owner)
+        padding = padding_by_name(padding, kernel_size, stride, dilation, owner)
         self.geo = geometry(stride, padding, dilation, groups, owner)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{owner}: in_channels {in_channels} and out_channels {out_channels} must both "
