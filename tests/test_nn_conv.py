@@ -587,6 +587,31 @@ def test_padding_by_name_and_padding_mode_refuse_what_they_cannot_do():
         nn.Conv2d(1, 1, 3, padding_mode="mirror")
 
 
+def test_poolings_take_pytorchs_options_in_their_places_and_refuse_what_they_lack():
+    x = Tensor(np.arange(2 * 36, dtype=np.float32).reshape(1, 2, 6, 6))
+    assert F.max_pool2d(x, 2, 2, 0, 1, False, False).shape == (1, 2, 3, 3)
+    assert F.avg_pool2d(x, 2, 2, 0, False, False).shape == (1, 2, 3, 3)   # no padding: both counts agree
+    refusals = [
+        (lambda: nn.MaxPool2d(2, 2, 0, 1, False, True), "MaxPool2d: ceil_mode=True is not supported"),
+        (lambda: nn.MaxPool2d(2, return_indices=True), "MaxPool2d: return_indices=True is not supported"),
+        (lambda: F.max_pool2d(x, 2, ceil_mode=True), "max_pool2d: ceil_mode=True is not supported"),
+        (lambda: nn.AvgPool2d(3, 1, 1, False, False), "AvgPool2d: count_include_pad=False is not supported"),
+        (lambda: F.avg_pool2d(x, 2, ceil_mode=True), "avg_pool2d: ceil_mode=True is not supported"),
+        (lambda: nn.AvgPool2d(2, divisor_override=0), "AvgPool2d: divisor_override must be a positive whole"),
+        (lambda: nn.AvgPool2d(2, divisor_override="2"), "AvgPool2d: divisor_override must be a positive whole"),
+    ]
+    for make, message in refusals:
+        with pytest.raises(ValueError, match=message):
+            make()
+
+
+def test_divisor_override_divides_each_windows_sum():
+    x = Tensor(np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4))
+    sums = F.avg_pool2d(x, 2).data * 4
+    np.testing.assert_allclose(F.avg_pool2d(x, 2, divisor_override=3).data, sums / 3)
+    np.testing.assert_allclose(nn.AvgPool2d(2, divisor_override=5)(x).data, sums / 5)
+
+
 def test_functional_batch_norm_names_a_statistic_or_parameter_of_the_wrong_length():
     x = Tensor(np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"batch_norm: the input of shape \(2, 3\) has 3 channels.*running_mean "

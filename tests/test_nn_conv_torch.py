@@ -245,6 +245,19 @@ def test_conv2d_padding_by_name_equals_pytorch(padding, kernel, dilation):
     assert_close(mine.weight.grad, theirs.weight.grad, "weight gradient")
 
 
+@pytest.mark.parametrize("divisor", [1, 3, 10])
+def test_avg_pool2d_divisor_override_equals_pytorch(divisor):
+    rng = np.random.default_rng(divisor)
+    x, tx = both(rng.standard_normal((2, 3, 7, 6)))
+    y = nn.AvgPool2d(3, 2, 1, divisor_override=divisor)(x)
+    ty = torch.nn.AvgPool2d(3, 2, 1, divisor_override=divisor)(tx)
+    assert_close(y, ty, "output")
+    direction = rng.standard_normal(y.shape)
+    y.backward(direction)
+    ty.backward(torch.tensor(direction))
+    assert_close(x.grad, tx.grad, "input gradient")
+
+
 @pytest.mark.parametrize("given", ["weight", "bias"])
 @pytest.mark.parametrize("training", [True, False])
 def test_functional_batch_norm_with_a_weight_or_a_bias_alone_equals_pytorch(given, training):

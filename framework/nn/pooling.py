@@ -206,12 +206,34 @@ class MaxPool2dFunction(Function):
         return gx
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+# Why each of PyTorch's pooling options that these poolings lack cannot be given.
+UNSUPPORTED = {
+    "ceil_mode": "the output size is rounded down, so that every window lies in the padded input",
+    "return_indices": "max pooling returns its output only",
+    "count_include_pad": "the zeros of the padding count in each mean (without padding the two agree)",
+}
+
+
+def refuse_options(owner, **options):
+    """A ValueError naming the first of PyTorch's pooling options given a value this pooling lacks.
+
+    ``options`` maps each name to (value given, the one value supported);
+    accepting the names keeps PyTorch's argument order.
+    """
+    for name, (value, supported) in options.items():
+        if value != supported:
+            raise ValueError(f"{owner}: {name}={value!r} is not supported, only {name}={supported!r}: "
+                             f"{UNSUPPORTED[name]}")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """The maximum of each kH x kW window of a batch (N, C, H, W), as in PyTorch.
 
     ``stride`` defaults to the kernel size; ``padding`` (at most half the
-    kernel) adds -inf borders, which never win.
+    kernel) adds -inf borders, which never win. ``ceil_mode`` and
+    ``return_indices`` keep PyTorch's places, but only False is supported.
     """
+    refuse_options("max_pool2d", ceil_mode=(ceil_mode, False), return_indices=(return_indices, False))
     kernel, geo = pool_geometry(kernel_size, stride, padding, dilation, "max_pool2d")
     _pool_output(input, kernel, geo, "max_pool2d")
     return MaxPool2dFunction(kernel, geo)(input)
@@ -262,15 +284,35 @@ class AvgPool2dFunction(Function):
         ### END SOLUTION
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
     """The mean of each kH x kW window of a batch (N, C, H, W), as in PyTorch.
 
     ``stride`` defaults to the kernel size; the zeros of the ``padding``
-    count in the mean (PyTorch's ``count_include_pad=True``).
+    count in the mean (``count_include_pad=True``; False is the same
+    without padding). ``divisor_override`` d divides each window's sum by d
+    instead of kH kW. ``ceil_mode`` keeps PyTorch's place; only False.
     """
     kernel, geo = pool_geometry(kernel_size, stride, padding, 1, "avg_pool2d")
-    _pool_output(input, kernel, geo, "avg_pool2d")
-    return AvgPool2dFunction(kernel, geo)(input)
+    check_average_options(geo, ceil_mode, count_include_pad, divisor_override, "avg_pool2d")
+    return average(input, kernel, geo, divisor_override, "avg_pool2d")
+
+
+def check_average_options(geo, ceil_mode, count_include_pad, divisor_override, owner):
+    refuse_options(owner, ceil_mode=(ceil_mode, False),
+                   count_include_pad=(count_include_pad or geo.padding == (0, 0), True))
+    if divisor_override is not None and (isinstance(divisor_override, bool) or divisor_override < 1
+                                         if isinstance(divisor_override, (int, np.integer)) else True):
+        raise ValueError(f"{owner}: divisor_override must be a positive whole number, got {divisor_override!r}")
+
+
+def average(x, kernel, geo, divisor_override, owner):
+    """The mean of each window, or its sum over ``divisor_override`` when that is given."""
+    _pool_output(x, kernel, geo, owner)
+    y = AvgPool2dFunction(kernel, geo)(x)
+    if divisor_override is None:
+        return y
+    return y * (kernel[0] * kernel[1] / divisor_override)
 
 
 # ---------------------------------------------------------------------------
@@ -281,8 +323,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0):
 class MaxPool2d(Module):
     """Max pooling over kH x kW windows, as ``torch.nn.MaxPool2d`` (stride defaults to the kernel)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
+        refuse_options("MaxPool2d", return_indices=(return_indices, False), ceil_mode=(ceil_mode, False))
         self.kernel_size, self.geo = pool_geometry(kernel_size, stride, padding, dilation, "MaxPool2d")
 
     def forward(self, x):
@@ -302,17 +345,20 @@ class MaxPool2d(Module):
 class AvgPool2d(Module):
     """Average pooling over kH x kW windows, as ``torch.nn.AvgPool2d`` (zero padding counts)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
         super().__init__()
         self.kernel_size, self.geo = pool_geometry(kernel_size, stride, padding, 1, "AvgPool2d")
+        check_average_options(self.geo, ceil_mode, count_include_pad, divisor_override, "AvgPool2d")
+        self.divisor_override = divisor_override
 
     def forward(self, x):
-        owner = f"AvgPool2d({self.extra_repr()})"
-        _pool_output(x, self.kernel_size, self.geo, owner)
-        return AvgPool2dFunction(self.kernel_size, self.geo)(x)
+        return average(x, self.kernel_size, self.geo, self.divisor_override, f"AvgPool2d({self.extra_repr()})")
 
     def extra_repr(self):
         text = f"kernel_size={self.kernel_size}, stride={self.geo.stride}"
         if self.geo.padding != (0, 0):
             text += f", padding={self.geo.padding}"
+        if self.divisor_override is not None:
+            text += f", divisor_override={self.divisor_override}"
         return text
