@@ -26,7 +26,7 @@ from tools.exercises import load_book
 from tools.grade import answer_text, chapter_run
 from tools.grading import judge
 from tools.grading.report import Result, gradescope_results, short, table, write_atomically
-from tools.grading.submission import locate, notebook_answers
+from tools.grading.submission import locate, notebook_answers, package_answers
 from tools.student import nbgrader_metadata, scrub_outputs, student_chapter
 
 HEADER = CHAPTER_HEADER + "\n"
@@ -193,6 +193,24 @@ def test_a_file_is_found_where_it_belongs_or_alone_anywhere(tmp_path):
     (flat / "copy").mkdir()
     (flat / "copy" / "ops.py").write_text("")
     assert locate(flat, "framework/autograd/ops.py") is None, "two candidates: none is taken"
+
+
+def test_an_answer_that_leaves_its_function_is_refused(tmp_path):
+    """A line indented less than the body would run at import time, where it could change other code."""
+    book = load_book()
+    exercise = next(e for e in book.exercises if e.kind == "package")
+    source = (book.root / exercise.where).read_text(encoding="utf-8")
+    lines = source.splitlines(keepends=True)
+    end = next(i for i, line in enumerate(lines) if "### END SOLUTION" in line)
+    indent = lines[end][: len(lines[end]) - len(lines[end].lstrip())]
+    submitted = tmp_path / exercise.where.split("/")[-1]
+    for added, refused in [("print('at import time')\n", True), (indent[4:] + "x = 1\n", True),
+                           (indent + 'note = """\nnot code\n"""\n', False)]:
+        submitted.write_text("".join(lines[:end] + [added] + lines[end:]), encoding="utf-8")
+        answers, problem = package_answers(tmp_path, book, exercise)
+        assert (problem is not None) == refused, (added, problem)
+        if refused:
+            assert "leaves its function" in problem
 
 
 def test_answer_cells_are_found_by_nbgrader_id_or_by_heading():
@@ -370,3 +388,71 @@ def test_a_backward_of_average_pooling_that_records_nothing_fails_exercise_9_1(m
     np.testing.assert_allclose(first_derivative(), right, err_msg="this wrong answer gets first derivatives right")
     with pytest.raises(RuntimeError):
         module.probe_9_1(inputs, {})
+
+
+def test_halley_steps_from_hand_made_derivatives_fail_exercise_10_1():
+    """Exercise 10.1 differentiates with the framework: a step right by other means is refused."""
+    import framework.autograd as ag
+    from framework.autograd import tensor
+
+    module = judge.load_judges(ROOT, 10)
+    exercise = next(e for e in load_book(ROOT).exercises if e.id == "10.1")
+    inputs = judge.decode(judge.grading_inputs(module, exercise, 0))
+
+    def with_the_framework(g, x0):
+        x = tensor(x0, requires_grad=True)
+        value = g(x)
+        (first,) = ag.grad(value, x, create_graph=True)
+        (second,) = ag.grad(first, x)
+        v, d1, d2 = value.item(), first.item(), second.item()
+        return x0 - 2 * v * d1 / (2 * d1 * d1 - v * d2)
+
+    def by_differences(g, x0, h=1e-4):  # never asks the framework for a derivative
+        v, up, down = g(x0), g(x0 + h), g(x0 - h)
+        d1, d2 = (up - down) / (2 * h), (up - 2 * v + down) / h**2
+        return x0 - 2 * v * d1 / (2 * d1 * d1 - v * d2)
+
+    class Jet:  # value and first two derivatives, carried through + and *
+        def __init__(self, a, b=0.0, c=0.0):
+            self.a, self.b, self.c = a, b, c
+
+    assert module.probe_10_1(inputs, {"halley_step": with_the_framework})["steps"]
+    with pytest.raises(AssertionError, match="never called g on a tensor that requires grad"):
+        module.probe_10_1(inputs, {"halley_step": by_differences})
+    with pytest.raises(TypeError, match="called g on a Jet"):
+        module.probe_10_1(inputs, {"halley_step": lambda g, x0: g(Jet(x0, 1.0)).a})
+
+
+def test_an_eigenvalue_from_the_whole_hessian_fails_exercise_10_2():
+    """Exercise 10.2 uses Hessian-vector products; forming the Hessian gives the number but is refused."""
+    module = judge.load_judges(ROOT, 10)
+    exercise = next(e for e in load_book(ROOT).exercises if e.id == "10.2")
+    inputs = judge.decode(judge.grading_inputs(module, exercise, 0))
+    answers = {
+        "power iteration": """
+def largest_eigenvalue(f, point, iterations=200):
+    v = np.ones(np.shape(point)) / np.sqrt(np.size(point))
+    for _ in range(iterations):
+        product = hvp(f, point, v)[1].data
+        v = product / np.linalg.norm(product)
+    return float(v @ hvp(f, point, v)[1].data)
+""",
+        "the whole Hessian": """
+def largest_eigenvalue(f, point, iterations=200):
+    return float(np.linalg.eigvalsh(hessian(f, point)).max())
+""",
+    }
+    found = {}
+    for name, answer in answers.items():  # run as in the notebook: the answer's globals are its variables
+        namespace = {"np": np}
+        exec("from framework.autograd.functional import hessian, hvp", namespace)
+        exec(answer, namespace)
+        notebook_hvp = namespace["hvp"]
+        try:
+            found[name] = module.probe_10_2(inputs, namespace)["largest"]
+        except AssertionError as error:
+            found[name] = str(error)
+        assert namespace["hvp"] is notebook_hvp, "the probe puts the notebook's hvp back"
+    largest = np.linalg.eigvalsh(np.asarray(inputs["matrix"])).max()
+    assert np.isclose(found["power iteration"], largest, rtol=1e-6)
+    assert "never called hvp" in found["the whole Hessian"]

@@ -5,6 +5,7 @@ A submission may be a copy of the repository or a folder of loose files
 path, else by its name.
 """
 
+import ast
 import os
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tools.exercises import (
     read_chapter,
     region_body,
     regions_of_file,
+    replace_regions,
 )
 
 
@@ -79,7 +81,44 @@ def package_answers(submission, book, exercise):
                 f"The answer region inside {region.name} was not found in {exercise.where}: keep the lines "
                 "### BEGIN SOLUTION and ### END SOLUTION around your answer."
             )
-    return answers, None
+    return answers, leaving_its_function(book, exercise.where, answers)
+
+
+def leaving_its_function(book, relative, answers):
+    """An error text if an answer, put in the book's file, does not stay inside its function; else None.
+
+    An answer is pasted between the markers as it is written. A line
+    indented less than the function's body would end the function, and
+    what follows would run at import time, where it could change code
+    outside the answers. Every statement of an answer must lie in a
+    function that begins before the answer. (An answer that does not parse
+    is left to fail when it is imported, with its own error.)
+    """
+    lines, regions = regions_of_file(book.root, relative)
+    placed = replace_regions(lines, answers)
+    try:
+        tree = ast.parse("".join(placed))
+    except SyntaxError:
+        return None
+    parent = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+    def in_function_begun_before(node, line):
+        while node in parent:
+            node = parent[node]
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.lineno < line:
+                return True
+        return False
+
+    for original, region in zip(regions, find_regions(placed)):
+        if original.region not in answers:
+            continue
+        begin, end = region.begin + 1, region.end + 1   # the marker lines, counted from 1 as ast counts
+        for node in ast.walk(tree):
+            if isinstance(node, ast.stmt) and begin < node.lineno < end and not in_function_begun_before(node, begin):
+                return (f"The answer inside {original.name} leaves its function at its line {node.lineno - begin} "
+                        f"(indented less than the function's body): an answer must stay inside its function, "
+                        "between the two marker lines.")
+    return None
 
 
 def submission_notebook(submission, chapter):
