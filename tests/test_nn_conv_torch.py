@@ -245,6 +245,7 @@ def test_conv2d_padding_by_name_equals_pytorch(padding, kernel, dilation):
     assert_close(mine.weight.grad, theirs.weight.grad, "weight gradient")
 
 
+@pytest.mark.exercise("9.1")  # it runs the backward of average pooling
 @pytest.mark.parametrize("divisor", [1, 3, 10])
 def test_avg_pool2d_divisor_override_equals_pytorch(divisor):
     rng = np.random.default_rng(divisor)
