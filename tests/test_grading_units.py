@@ -204,8 +204,9 @@ def test_an_answer_that_leaves_its_function_is_refused(tmp_path):
     end = next(i for i, line in enumerate(lines) if "### END SOLUTION" in line)
     indent = lines[end][: len(lines[end]) - len(lines[end].lstrip())]
     submitted = tmp_path / exercise.where.split("/")[-1]
+    too_deep = indent + "x = " + "-" * 100_000 + "1\n"  # beyond the parser: it fails when imported
     for added, refused in [("print('at import time')\n", True), (indent[4:] + "x = 1\n", True),
-                           (indent + 'note = """\nnot code\n"""\n', False)]:
+                           (indent + 'note = """\nnot code\n"""\n', False), (too_deep, False)]:
         submitted.write_text("".join(lines[:end] + [added] + lines[end:]), encoding="utf-8")
         answers, problem = package_answers(tmp_path, book, exercise)
         assert (problem is not None) == refused, (added, problem)

@@ -277,7 +277,7 @@ def enclosing_names(source, regions):
     """
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # a parser's limit, e.g. nesting too deep
         return [_names_from_indentation(source.splitlines(), region) for region in regions]
     scopes = []
 

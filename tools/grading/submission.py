@@ -98,7 +98,7 @@ def leaving_its_function(book, relative, answers):
     placed = replace_regions(lines, answers)
     try:
         tree = ast.parse("".join(placed))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep for the parser: import fails too
         return None
     parent = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
 
