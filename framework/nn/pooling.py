@@ -301,8 +301,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def check_average_options(geo, ceil_mode, count_include_pad, divisor_override, owner):
     refuse_options(owner, ceil_mode=(ceil_mode, False),
                    count_include_pad=(count_include_pad or geo.padding == (0, 0), True))
-    if divisor_override is not None and (isinstance(divisor_override, bool) or divisor_override < 1
-                                         if isinstance(divisor_override, (int, np.integer)) else True):
+    whole = isinstance(divisor_override, (int, np.integer)) and not isinstance(divisor_override, bool)
+    if divisor_override is not None and not (whole and divisor_override >= 1):
         raise ValueError(f"{owner}: divisor_override must be a positive whole number, got {divisor_override!r}")
 
 
