@@ -15,8 +15,9 @@ rows (``conv_output_size``), and the same for columns.
 NumPy can present all the windows at once, without copying, as an array
 whose strides step through the input (``windows``). Copied into a matrix
 of C·kH·kW rows and one column per output position of every image
-(*im2col*), they turn the convolution of the whole batch into one matrix
-product: filters times windows.
+(*im2col*), they turn the convolution of a batch into one batched matrix
+product, filters times windows (a chunk of images at a time when the
+columns of the whole batch would be large, ``image_chunks``).
 
 **Backward is a convolution too.** $y$ is linear in $x$ and linear in $w$.
 The gradient with respect to $x$ spreads each output gradient back over
@@ -25,7 +26,7 @@ The gradient with respect to $w$ correlates the input with the output
 gradient (``conv2d_weight``). The backward of each of these three
 operations is made of the other two, so differentiating a gradient again
 needs nothing new. On arrays the backward runs on NumPy directly (reusing
-the windows copied by the forward pass); handed tensors, it calls the
+the windows copied by the forward pass when it kept them); handed tensors, it calls the
 three operations as recorded ``Function``\ s instead.
 """
 
