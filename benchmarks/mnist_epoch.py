@@ -8,7 +8,7 @@ epoch of the 60,000 training images, batches of 100 shuffled the same way:
 - 784-512-256-10 with Adam (learning rate 0.001), the network of
   Chapter 8's recipe, where the optimizer's arithmetic weighs most.
 
-Each network is trained three ways, and the framework a fourth:
+Each network is trained three ways, and the framework two more:
 
 - with the framework: ``framework.train.train_epoch`` (the loop ``fit``
   runs: model, cross-entropy, ``zero_grad``, ``backward``, ``step``,
@@ -18,6 +18,10 @@ Each network is trained three ways, and the framework a fourth:
   gradients handed to the parameters as ``backward`` hands them, and the
   same optimizer. Its gap to the framework is what the graph costs; its
   gap to NumPy is what the operations and the optimizer cost;
+- the framework with each ``Linear`` weight stored row by row (C order)
+  instead of column by column, the layout ``nn.Linear`` chooses (see
+  ``F.LinearFunction``): the gap between the two rows is what the layout
+  is worth;
 - written by hand in NumPy (``framework.train.HandWrittenMLP`` for SGD,
   ``HandWrittenAdamMLP`` for Adam): the same arithmetic with every
   gradient and update spelled out, no graph;
@@ -105,9 +109,13 @@ def describe(case):
 # ---------------------------------------------------------------------------
 
 
-def framework_trainer(case, x, y):
+def framework_trainer(case, x, y, weights_by_rows=False):
     def run_epoch():
         model = mlp_mnist_net(case.hidden, seed=SEED)
+        if weights_by_rows:  # the same values, stored row by row
+            for layer in model.modules():
+                if isinstance(layer, nn.Linear):
+                    layer.weight.data = np.ascontiguousarray(layer.weight.data)
         optimizer = make_optimizer(case.key, model.parameters(), case.lr)
         loader = DataLoader(x, y, BATCH, shuffle=True, seed=SEED)
         losses = []
@@ -317,7 +325,9 @@ def main(argv=None):
     cases = list(CASES.values()) if args.case == "both" else [CASES[args.case]]
     trainers = {case.key: {"NumPy by hand": numpy_trainer(case, x, y),
                            "framework": framework_trainer(case, x, y),
-                           "  without graph": operations_trainer(case, x, y)} for case in cases}
+                           "  without graph": operations_trainer(case, x, y),
+                           "  W row by row": framework_trainer(case, x, y, weights_by_rows=True)}
+                for case in cases}
     for contenders in trainers.values():
         time_epochs(contenders, 1)  # a warm-up epoch each, which also shows their memory use alone
     memory_without_torch = peak_memory_mib()

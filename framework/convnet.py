@@ -88,7 +88,8 @@ class HandWrittenCNN:
     def __init__(self, conv_weight, conv_bias, weight, bias):
         self.conv_weight = np.array(conv_weight)             # (O, C, k, k)
         self.conv_bias = np.array(conv_bias)
-        self.weight, self.bias = np.array(weight), np.array(bias)
+        # row order, as written by hand (nn.Linear keeps its weight in column order)
+        self.weight, self.bias = np.array(weight, order="C"), np.array(bias)
         self.buffer = None
 
     @classmethod

@@ -392,7 +392,8 @@ class HandWrittenMLP:
     """
 
     def __init__(self, weights, biases):
-        self.weights = [np.array(w) for w in weights]
+        # row order, as written by hand (nn.Linear keeps its weight in column order)
+        self.weights = [np.array(w, order="C") for w in weights]
         self.biases = [np.array(b) for b in biases]
 
     @classmethod

@@ -83,6 +83,30 @@ def test_fused_linear_matches_the_composition_of_basic_operations():
         np.testing.assert_allclose(fused, composed, rtol=1e-12)
 
 
+def test_linear_stores_its_weight_column_by_column_and_keeps_it_so():
+    layer = nn.Linear(5, 3)
+    assert layer.weight.data.flags.f_contiguous and not layer.weight.data.flags.c_contiguous
+    layer.load_state_dict({"weight": np.arange(15.0).reshape(3, 5), "bias": np.zeros(3)})
+    assert layer.weight.data.flags.f_contiguous  # loaded into the same array
+    assert layer.to(np.float64).weight.data.flags.f_contiguous
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_linear_weight_gradient_comes_out_in_the_weight_layout_with_the_same_values(order):
+    x_values, weights = rand(6, 4), rand(6, 3, seed=2)
+    reference = nn.Linear(4, 3, dtype=np.float64)
+    layer = nn.Linear(4, 3, dtype=np.float64)
+    layer.weight.data = np.array(reference.weight.data, order=order)
+    layer.bias.data = reference.bias.data.copy()
+    for model in (reference, layer):
+        (model(leaf(x_values)) * weights).sum().backward()
+    gradient = layer.weight.grad.data
+    assert gradient.flags.f_contiguous if order == "F" else gradient.flags.c_contiguous
+    expected = (weights.T @ x_values)  # G^T x, written out
+    np.testing.assert_allclose(gradient, expected, rtol=1e-12)
+    np.testing.assert_allclose(reference.weight.grad.data, expected, rtol=1e-12)
+
+
 def test_linear_skips_the_input_gradient_when_the_input_needs_none():
     layer = nn.Linear(3, 2, dtype=np.float64)
     x = tensor(rand(4, 3))

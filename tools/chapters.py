@@ -225,7 +225,12 @@ def same_arithmetic_everywhere():
     histogram's bin edge. Pinning both to their AVX2 code
     (``OPENBLAS_CORETYPE``; ``NPY_DISABLE_CPU_FEATURES`` for the AVX-512
     targets this processor has) gives the same numbers on every such
-    processor, at about the same speed for the book's small matrices.
+    processor. The price is speed where the wider instructions would help:
+    Chapter 9's networks trained 5 to 20% slower this way on an AVX-512
+    processor (``benchmarks.cnn_epoch`` with and without these settings),
+    so the chapters' timing cells understate what the benchmark scripts,
+    which are not pinned, measure.
+
     Returns an empty dict elsewhere (another architecture, an older
     processor), where nothing can be pinned to the same code.
     """

@@ -20,7 +20,9 @@ class Linear(Module):
     weights of output neuron j, and state dicts carry over between the two
     frameworks. Storing W as (in, out) would spare the transpose, but the
     transpose is free here: ``F.linear`` is one fused operation and NumPy
-    multiplies by the transposed view ``W.T`` without copying it.
+    multiplies by the transposed view ``W.T`` without copying it. In memory
+    the weight is stored column by column (``order="F"``), which makes the
+    matrix products a little faster (see ``F.LinearFunction``).
 
     The parameters are float32 by default: half the memory of float64,
     faster matrix products, and precise enough for training. Pass ``dtype=np.float64`` for gradient checks. Inputs must
@@ -38,7 +40,7 @@ class Linear(Module):
                 raise ValueError(f"Linear: {name} must be a positive whole number, got {value!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype, order="F"))
         self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
         self.reset_parameters(generator)
 
