@@ -20,8 +20,8 @@ Each network is trained three ways, and the framework two more:
   gap to NumPy is what the operations and the optimizer cost;
 - the framework with each ``Linear`` weight stored row by row (C order)
   instead of column by column, the layout ``nn.Linear`` chooses (see
-  ``F.LinearFunction``): the gap between the two rows is what the layout
-  is worth;
+  ``F.LinearFunction``) and the NumPy by hand uses too: the gap between
+  the two rows is what the layout is worth;
 - written by hand in NumPy (``framework.train.HandWrittenMLP`` for SGD,
   ``HandWrittenAdamMLP`` for Adam): the same arithmetic with every
   gradient and update spelled out, no graph;
@@ -105,7 +105,7 @@ def describe(case):
 
 
 # ---------------------------------------------------------------------------
-# The three contenders: each returns a function that trains one epoch
+# The contenders: each returns a function that trains one epoch
 # ---------------------------------------------------------------------------
 
 

@@ -88,8 +88,8 @@ class HandWrittenCNN:
     def __init__(self, conv_weight, conv_bias, weight, bias):
         self.conv_weight = np.array(conv_weight)             # (O, C, k, k)
         self.conv_bias = np.array(conv_bias)
-        # row order, as written by hand (nn.Linear keeps its weight in column order)
-        self.weight, self.bias = np.array(weight, order="C"), np.array(bias)
+        # column by column, as nn.Linear stores it: in memory the (in, out) matrix of a hand-written x @ W
+        self.weight, self.bias = np.array(weight, order="F"), np.array(bias)
         self.buffer = None
 
     @classmethod
@@ -134,7 +134,7 @@ class HandWrittenCNN:
         grad = e / total                                      # dL/dlogits = (softmax - onehot) / n
         grad[rows, labels] -= 1
         grad /= n
-        grad_weight, grad_bias = grad.T @ flat, grad.sum(axis=0)
+        grad_weight, grad_bias = (flat.T @ grad).T, grad.sum(axis=0)   # in the weight's layout
         grad_pooled = (grad @ self.weight).reshape(pooled.shape)
         grad_z = np.zeros_like(z)                             # each window's gradient to its first maximum
         taken = np.zeros(pooled.shape, dtype=bool)

@@ -386,14 +386,14 @@ class HandWrittenMLP:
 
     This is what the framework saves us from writing, and what it must not
     be much slower than. It holds the same weights as a framework model
-    (``from_model`` copies them, layout (out, in) as in ``Linear``) and does
+    (``from_model`` copies them, shape (out, in) and layout as in ``Linear``) and does
     the same arithmetic, with no graph, no tensors and no optimizer
     objects: every gradient is written out by hand.
     """
 
     def __init__(self, weights, biases):
-        # row order, as written by hand (nn.Linear keeps its weight in column order)
-        self.weights = [np.array(w, order="C") for w in weights]
+        # column by column, as nn.Linear stores them: in memory the (in, out) matrices of a hand-written x @ W
+        self.weights = [np.array(w, order="F") for w in weights]
         self.biases = [np.array(b) for b in biases]
 
     @classmethod
@@ -426,7 +426,7 @@ class HandWrittenMLP:
         grad[rows, labels] -= 1
         grad /= len(x)
         for i in reversed(range(len(self.weights))):
-            grad_w = grad.T @ activations[i]
+            grad_w = (activations[i].T @ grad).T  # G^T a, computed in the weight's layout
             grad_b = grad.sum(axis=0)
             if i > 0:
                 grad = grad @ self.weights[i]    # with the weights as they were, before the update

@@ -93,16 +93,16 @@ def test_linear_stores_its_weight_column_by_column_and_keeps_it_so():
 
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_linear_weight_gradient_comes_out_in_the_weight_layout_with_the_same_values(order):
-    x_values, weights = rand(6, 4), rand(6, 3, seed=2)
+    x_values, upstream = rand(6, 4), rand(6, 3, seed=2)
     reference = nn.Linear(4, 3, dtype=np.float64)
     layer = nn.Linear(4, 3, dtype=np.float64)
     layer.weight.data = np.array(reference.weight.data, order=order)
     layer.bias.data = reference.bias.data.copy()
     for model in (reference, layer):
-        (model(leaf(x_values)) * weights).sum().backward()
+        (model(leaf(x_values)) * upstream).sum().backward()
     gradient = layer.weight.grad.data
     assert gradient.flags.f_contiguous if order == "F" else gradient.flags.c_contiguous
-    expected = (weights.T @ x_values)  # G^T x, written out
+    expected = upstream.T @ x_values  # G^T x, written out
     np.testing.assert_allclose(gradient, expected, rtol=1e-12)
     np.testing.assert_allclose(reference.weight.grad.data, expected, rtol=1e-12)
 

@@ -357,6 +357,21 @@ def test_state_dict_round_trip_continues_bit_for_bit(make):
         np.testing.assert_array_equal(got.data, want)
 
 
+def test_state_dict_keeps_the_state_in_the_parameter_layout():
+    """Saved, loaded (even from row-order arrays), the state is laid out as its parameter is."""
+    weight = tensor(np.asfortranarray(np.arange(12.0).reshape(3, 4)), requires_grad=True)
+    optimizer = optim.Adam([weight], lr=0.1)
+    train(optimizer, [weight], [[np.ones((3, 4))]])
+    saved = optimizer.state_dict()
+    assert saved["state"][0]["exp_avg"].flags.f_contiguous
+    saved["state"][0]["exp_avg_sq"] = np.ascontiguousarray(saved["state"][0]["exp_avg_sq"])  # as from PyTorch
+    other = optim.Adam([weight], lr=0.1)
+    other.load_state_dict(saved)
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert other.state[weight][key].flags.f_contiguous, key
+        np.testing.assert_array_equal(other.state[weight][key], saved["state"][0][key])
+
+
 def test_state_dict_is_a_copy():
     x = tensor([1.0, 2.0], requires_grad=True)
     optimizer = optim.Adam([x], lr=0.1)

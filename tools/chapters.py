@@ -227,9 +227,10 @@ def same_arithmetic_everywhere():
     targets this processor has) gives the same numbers on every such
     processor. The price is speed where the wider instructions would help:
     Chapter 9's networks trained 5 to 20% slower this way on an AVX-512
-    processor (``benchmarks.cnn_epoch`` with and without these settings),
-    so the chapters' timing cells understate what the benchmark scripts,
-    which are not pinned, measure.
+    processor (``benchmarks.cnn_epoch`` with and without these settings).
+    PyTorch is not pinned, so the chapters' timing cells show the framework
+    slower against PyTorch than the benchmark scripts, which are not pinned
+    either, do.
 
     Returns an empty dict elsewhere (another architecture, an older
     processor), where nothing can be pinned to the same code.

@@ -25,9 +25,10 @@ the window it came from: a *transposed convolution* (``conv_transpose2d``).
 The gradient with respect to $w$ correlates the input with the output
 gradient (``conv2d_weight``). The backward of each of these three
 operations is made of the other two, so differentiating a gradient again
-needs nothing new. On arrays the backward runs on NumPy directly (reusing
-the windows copied by the forward pass when it kept them); handed tensors, it calls the
-three operations as recorded ``Function``\ s instead.
+needs nothing new. On arrays the backward runs on NumPy directly
+(reusing the windows copied by the forward pass when it kept them);
+handed tensors, it calls the three operations as recorded ``Function``\ s
+instead.
 """
 
 from collections import namedtuple
@@ -315,7 +316,7 @@ def _grouped_gradient(gy, groups):
     return gy.reshape(n, groups, o // groups, gy.shape[2] * gy.shape[3])
 
 
-CHUNK_BYTES = 1 << 20      # columns of about 1 MiB at a time: they stay in the processor's cache
+CHUNK_BYTES = 1 << 20      # columns of about 1 MiB at a time: they stay in a core's own cache
 KEEP_BYTES = 4 << 20       # the columns of a batch up to 4 MiB are made at once, and kept for the weight gradient
 
 
@@ -325,9 +326,10 @@ def image_chunks(x, kernel, geo, out):
 
     The columns of a whole batch can be many times the size of its images
     (for the second convolution of Chapter 9, 11 MB for 1.25 MB of images).
-    Made and used a few images at a time, they are still in the processor's
-    cache when the matrix product reads them, instead of going out to the
-    main memory and coming back. The weight gradient then makes them again,
+    Made and used a few images at a time, they are still in the core's own
+    cache (1 MiB on the machine of Chapter 9's timings) when the matrix
+    product reads them, instead of going out to the larger, slower caches
+    and coming back. The weight gradient then makes them again,
     chunk by chunk, which costs less than reading them back. Smaller
     columns are made once, for the whole batch, and kept.
     """

@@ -37,15 +37,14 @@ class LinearFunction(Function):
       \frac{\partial L}{\partial b} = \textstyle\sum_{\text{rows}} G.$$
 
     ``W.T`` is a view: NumPy hands the transposed layout to the matrix
-    product routine without copying, so the transpose costs nothing.
+    product routine without copying, so the transpose costs no copy.
 
     ``nn.Linear`` stores W column by column (Fortran order), so that
     ``W.T`` is stored row by row, like x. The weight gradient is then
     computed as (x^T G)^T, which comes out column by column too, and the
     optimizer updates W with a gradient of the same layout. On the MLPs of
     Chapter 8 an epoch takes a few percent less time than with W stored row
-    by row (``python -m benchmarks.mnist_epoch``, one version against the
-    other). Mathematically nothing changes, but a matrix product may add
+    by row (the row "W row by row" of ``python -m benchmarks.mnist_epoch``). Mathematically nothing changes, but a matrix product may add
     its terms in another order, which changes the last bits of some
     results. A weight stored row by row gets its gradient row by row.
     """

@@ -21,7 +21,8 @@ class Linear(Module):
     frameworks. Storing W as (in, out) would spare the transpose, but the
     transpose is free here: ``F.linear`` is one fused operation and NumPy
     multiplies by the transposed view ``W.T`` without copying it. In memory
-    the weight is stored column by column (``order="F"``), which makes the
+    the weight is stored column by column (``order="F"``), which is byte
+    for byte the (in, out) matrix of a hand-written ``x @ W``, and makes the
     matrix products a little faster (see ``F.LinearFunction``).
 
     The parameters are float32 by default: half the memory of float64,

@@ -259,7 +259,7 @@ class Optimizer:
                         f"{value.shape}, but the parameter has shape {param.shape}"
                     )
             new_state[param] = {
-                key: np.array(value, dtype=param.dtype) if isinstance(value, np.ndarray) else value
+                key: _shaped_like(param.data, value) if isinstance(value, np.ndarray) else value
                 for key, value in saved_state.items()
             }
         for mine, saved in zip(self.param_groups, saved_groups):
@@ -275,4 +275,17 @@ class Optimizer:
 
 
 def _copy(value):
-    return value.copy() if isinstance(value, np.ndarray) else value
+    """A copy of a state value; an array keeps its memory layout (that of its parameter)."""
+    return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+
+
+def _shaped_like(param_values, value):
+    """``value`` copied into a new array with the dtype and the memory layout of the parameter.
+
+    The update mixes the state with the parameter and its gradient element
+    by element: arrays stored in different orders (row by row, column by
+    column) make NumPy's loops many times slower.
+    """
+    array = np.empty_like(param_values)
+    array[...] = value
+    return array
