@@ -386,9 +386,9 @@ class HandWrittenMLP:
 
     This is what the framework saves us from writing, and what it must not
     be much slower than. It holds the same weights as a framework model
-    (``from_model`` copies them, shape (out, in) and layout as in ``Linear``) and does
-    the same arithmetic, with no graph, no tensors and no optimizer
-    objects: every gradient is written out by hand.
+    (``from_model`` copies them, shape (out, in) and layout as in
+    ``Linear``) and does the same arithmetic, with no graph, no tensors and
+    no optimizer objects: every gradient is written out by hand.
     """
 
     def __init__(self, weights, biases):

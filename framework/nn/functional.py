@@ -43,10 +43,12 @@ class LinearFunction(Function):
     ``W.T`` is stored row by row, like x. The weight gradient is then
     computed as (x^T G)^T, which comes out column by column too, and the
     optimizer updates W with a gradient of the same layout. On the MLPs of
-    Chapter 8 an epoch takes a few percent less time than with W stored row
-    by row (the row "W row by row" of ``python -m benchmarks.mnist_epoch``). Mathematically nothing changes, but a matrix product may add
-    its terms in another order, which changes the last bits of some
-    results. A weight stored row by row gets its gradient row by row.
+    Chapter 8 an epoch takes a few percent less time than with W stored
+    row by row (the row "W row by row" of ``python -m
+    benchmarks.mnist_epoch``). Mathematically nothing changes, but a matrix
+    product may add its terms in another order, which changes the last
+    bits of some results. A weight stored row by row gets its gradient row
+    by row.
     """
 
     def forward(self, x, weight, *bias):

@@ -259,7 +259,7 @@ class Optimizer:
                         f"{value.shape}, but the parameter has shape {param.shape}"
                     )
             new_state[param] = {
-                key: _shaped_like(param.data, value) if isinstance(value, np.ndarray) else value
+                key: _laid_out_like(param.data, value) if isinstance(value, np.ndarray) else value
                 for key, value in saved_state.items()
             }
         for mine, saved in zip(self.param_groups, saved_groups):
@@ -279,7 +279,7 @@ def _copy(value):
     return np.array(value, copy=True) if isinstance(value, np.ndarray) else value
 
 
-def _shaped_like(param_values, value):
+def _laid_out_like(param_values, value):
     """``value`` copied into a new array with the dtype and the memory layout of the parameter.
 
     The update mixes the state with the parameter and its gradient element
